@@ -1,0 +1,1 @@
+"""The accounts app: keel's custom user and authentication."""

@@ -1,0 +1,1 @@
+"""The api app: the URL hub for everything under /api/."""

@@ -1,0 +1,9 @@
+"""
+URLs under /api/, one include per domain app.
+
+/api/ itself has no view, so ``GET /api/`` is 404.
+"""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

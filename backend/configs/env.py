@@ -1,0 +1,135 @@
+"""
+Typed readers for keel's environment variables.
+
+Every reader records a problem instead of raising, so that start-up can report
+all misconfigurations at once. Messages name variables, never secret values.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from django.core.exceptions import ImproperlyConfigured
+
+KEY_GENERATION_HINT = (
+    "Generate one with: "
+    "python -c 'import secrets; print(secrets.token_urlsafe(50))' (or run: make env)"
+)
+
+
+class ConfigurationError(ImproperlyConfigured):
+    """Raised once, at start-up, with every configuration problem found."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"keel cannot start, fix the environment:\n{lines}")
+
+
+def read_environment(
+    environ: Mapping[str, str], env_file: Path | None
+) -> dict[str, str]:
+    """Return the variables of env_file overlaid with environ (which wins)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(
+            {key: value or "" for key, value in dotenv_values(env_file).items()}
+        )
+    values.update(environ)
+    return values
+
+
+class Env:
+    """Read and validate variables from one mapping, collecting problems."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+        self.problems: list[str] = []
+
+    def _raw(self, name: str) -> str:
+        return self._values.get(name, "").strip()
+
+    def text(self, name: str, default: str = "") -> str:
+        return self._raw(name) or default
+
+    def required(self, name: str, hint: str = "") -> str:
+        value = self._raw(name)
+        if not value:
+            self.problems.append(f"{name} is not set. {hint}".strip())
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """Return True for "1" and False for "0"; empty or unset gives default."""
+        value = self._raw(name)
+        if value == "":
+            return default
+        if value not in ("0", "1"):
+            self.problems.append(
+                f"{name} must be 1 (on) or 0 (off), or left empty; got {value!r}."
+            )
+            return default
+        return value == "1"
+
+    def integer(
+        self, name: str, default: int, minimum: int = 0, maximum: int | None = None
+    ) -> int:
+        value = self._raw(name)
+        if value == "":
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            number = minimum - 1
+        if number < minimum or (maximum is not None and number > maximum):
+            upper = "" if maximum is None else f" and at most {maximum}"
+            self.problems.append(
+                f"{name} must be a whole number of at least {minimum}{upper};"
+                f" got {value!r}."
+            )
+            return default
+        return number
+
+    def csv(self, name: str) -> list[str]:
+        """Return a comma-separated list with blanks trimmed and empty items dropped."""
+        return [item.strip() for item in self._raw(name).split(",") if item.strip()]
+
+    def origins(self, name: str) -> list[str]:
+        """Return a list of origins, each a scheme and a host with no path."""
+        origins = self.csv(name)
+        for origin in origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                self.problems.append(
+                    f"{name} has {origin!r}, which is not an origin: write it with "
+                    "its scheme, e.g. https://app.example.com."
+                )
+            elif parts.path or parts.query or parts.fragment:
+                self.problems.append(
+                    f"{name} has {origin!r}, which has a path: an origin is only a "
+                    "scheme, a host and an optional port, e.g. https://app.example.com."
+                )
+        return origins
+
+    def time_zone(self, name: str, default: str) -> str:
+        value = self._raw(name) or default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problems.append(
+                f"{name} is {value!r}, which is not a known time zone name "
+                "(e.g. UTC or Asia/Ho_Chi_Minh)."
+            )
+            return default
+        return value
+
+    def require_when(self, condition: bool, name: str, value: object, why: str) -> None:
+        """Record name as missing when condition holds and value is empty."""
+        if condition and not value:
+            self.problems.append(f"{name} must be set {why}.")
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            raise ConfigurationError(self.problems)

@@ -1,0 +1,12 @@
+"""WSGI entry point for keel: ``configs.wsgi:application``."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+from configs.startup import exit_on_configuration_error
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "configs.settings")
+
+with exit_on_configuration_error():
+    application = get_wsgi_application()
