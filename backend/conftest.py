@@ -66,7 +66,9 @@ def pg_ctl_for_this_user(pg_ctl: str, workdir: Path) -> str:
     except KeyError:
         user = "nobody"
     wrapper = workdir / "pg_ctl"
-    wrapper.write_text(f'#!/bin/sh\nexec runuser -u {user} -- "{pg_ctl}" "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\ncd "{workdir}" && exec runuser -u {user} -- "{pg_ctl}" "$@"\n'
+    )
     wrapper.chmod(0o755)
     workdir.chmod(0o755)
     shutil.chown(workdir, user=user)
