@@ -148,3 +148,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _fast_password_hashing(settings):
     """Hash passwords cheaply: the real hasher's cost is the point, not the test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def postgres_server() -> PostgreSQLExecutor:
+    """Return the suite's own PostgreSQL server, for tests that stop and start it."""
+    if _server is None:
+        pytest.skip(
+            "stopping the database needs the suite's own PostgreSQL; "
+            "DB_HOST points the suite at an external server"
+        )
+    return _server

@@ -92,6 +92,15 @@ class Env:
             return default
         return number
 
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self._raw(name) or default
+        if value not in choices:
+            self.problems.append(
+                f"{name} must be one of {', '.join(choices)}; got {value!r}."
+            )
+            return default
+        return value
+
     def csv(self, name: str) -> list[str]:
         """Return a comma-separated list with blanks trimmed and empty items dropped."""
         return [item.strip() for item in self._raw(name).split(",") if item.strip()]

@@ -8,8 +8,10 @@ problem found is reported at once, naming the variable, never a secret's value.
 
 import os
 from pathlib import Path
+from typing import Any
 
 from configs.env import KEY_GENERATION_HINT, Env, read_environment
+from configs.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,11 +45,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "api",
 ]
 
 MIDDLEWARE = [
+    "configs.middleware.RequestLogMiddleware",
+    "configs.middleware.ProbeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,9 +92,10 @@ DATABASES = {
         "HOST": env.required("DB_HOST"),
         "PORT": env.integer("DB_PORT", default=5432, minimum=1, maximum=65535),
         "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", default=60),
+        # A connection the server dropped (a restart) is replaced, not reused.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=5, minimum=1)
+            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=3, minimum=1)
         },
     }
 }
@@ -99,6 +106,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Short timeouts: a dead Redis must fail readiness, not hang a worker.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -125,6 +134,40 @@ TIME_ZONE = env.time_zone("DJANGO_TIME_ZONE", default="Asia/Ho_Chi_Minh")
 USE_I18N = True
 USE_TZ = True
 
+# Bodies over this many bytes are refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
+    "DJANGO_MAX_REQUEST_BODY", default=1024 * 1024, minimum=1024
+)
+
+REST_FRAMEWORK = {
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "keel API",
+    "DESCRIPTION": "REST API of keel. Authenticate with a JWT bearer token.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs' assets come from keel itself, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI's default validator badge is fetched from swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
+
+LOGGING = build_logging(
+    json=not DEBUG,
+    level=env.choice(
+        "DJANGO_LOG_LEVEL",
+        ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        default="INFO",
+    ),
+)
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -138,12 +181,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 
 # keel's own settings, in one namespace.
-KEEL = {
+KEEL: dict[str, Any] = {
     # The env-sync check compares these: backend/.env, backend/db.env beside it
     # and the compose file at the project's root, one level up.
     "ENV_FILE": ENV_FILE,
     "DB_ENV_FILE": ENV_FILE.with_name("db.env") if ENV_FILE else None,
     "COMPOSE_FILE": ENV_FILE.parent.parent / "podman-compose.yml" if ENV_FILE else None,
+    "API_DOCS": env.flag("DJANGO_API_DOCS", default=True),
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
 }

@@ -1,0 +1,66 @@
+"""
+Liveness and readiness checks, shared by /readyz and ``manage.py wait_for_db``.
+
+Each check returns None when healthy, else a short reason that never holds a
+secret (no connection string, no password).
+"""
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
+
+# Once every migration is applied it stays so for the life of the process.
+_migrations_applied = False
+
+
+def database_error() -> str | None:
+    """Return why PostgreSQL does not answer a query, or None when it does."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        # A broken connection must not be reused by the next check.
+        connection.close()
+        return f"database unavailable ({type(error).__name__})"
+    return None
+
+
+def migrations_error() -> str | None:
+    """Return how many migrations are unapplied, or None when none is."""
+    global _migrations_applied
+    if _migrations_applied:
+        return None
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as error:
+        connection.close()
+        return f"migrations unknown ({type(error).__name__})"
+    if plan:
+        return f"{len(plan)} unapplied migration(s)"
+    _migrations_applied = True
+    return None
+
+
+def cache_error() -> str | None:
+    """Return why the shared cache (Redis) does not answer, or None."""
+    try:
+        cache.get("keel:readiness")
+    except Exception as error:  # any client error (connection, timeout) means not ready
+        return f"cache unavailable ({type(error).__name__})"
+    return None
+
+
+def readiness() -> dict[str, str]:
+    """Return each check's name with "ok" or its failure reason."""
+    checks = {"database": database_error}
+    if settings.REDIS_URL:
+        checks["cache"] = cache_error
+    results = {name: check() or "ok" for name, check in checks.items()}
+    if results["database"] == "ok":
+        results["migrations"] = migrations_error() or "ok"
+    return results
