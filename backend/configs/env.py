@@ -61,6 +61,18 @@ class Env:
             self.problems.append(f"{name} is not set. {hint}".strip())
         return value
 
+    def signing_key(self, name: str, *, strong: bool) -> str:
+        """Return a required key; when strong, also refuse one that is guessable."""
+        value = self.required(name, hint=KEY_GENERATION_HINT)
+        weak = len(value) < 50 or len(set(value)) < 5
+        if value and strong and (weak or value.startswith("django-insecure-")):
+            self.problems.append(
+                f"{name} is too weak for production (DJANGO_DEBUG off): use at "
+                "least 50 random characters, never a django-insecure- key. "
+                f"{KEY_GENERATION_HINT}"
+            )
+        return value
+
     def flag(self, name: str, default: bool = False) -> bool:
         """Return True for "1" and False for "0"; empty or unset gives default."""
         value = self._raw(name)

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from configs.env import KEY_GENERATION_HINT, Env, read_environment
+from configs.env import Env, read_environment
 from configs.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ ENV_FILE = Path(_env_file_name) if _env_file_name else None
 env = Env(read_environment(os.environ, ENV_FILE))
 
 DEBUG = env.flag("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.required("DJANGO_SECRET_KEY", hint=KEY_GENERATION_HINT)
+SECRET_KEY = env.signing_key("DJANGO_SECRET_KEY", strong=not DEBUG)
 ALLOWED_HOSTS = env.csv("DJANGO_ALLOWED_HOSTS")
 CORS_ALLOWED_ORIGINS = env.origins("CORS_ALLOWED_ORIGINS")
 CSRF_TRUSTED_ORIGINS = env.origins("CSRF_TRUSTED_ORIGINS")
@@ -173,12 +173,24 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if not DEBUG:
+    # keel runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.flag("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.integer("DJANGO_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is hard to undo, so it is an explicit opt-in.
+    SECURE_HSTS_PRELOAD = env.flag("DJANGO_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 # keel's own settings, in one namespace.
 KEEL: dict[str, Any] = {
