@@ -149,3 +149,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _fast_password_hashing(settings):
     """Hash passwords cheaply: the real hasher's cost is the point, not the test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(settings):
+    """Give each test an empty cache of its own: throttle counts must not leak."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": secrets.token_hex(8),
+        }
+    }

@@ -9,6 +9,7 @@ problem found is reported at once, naming the variable, never a secret's value.
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from configs.env import KEY_GENERATION_HINT, Env, read_environment
 
@@ -180,7 +181,7 @@ env.require_that(
     "JWT_REFRESH_TOKEN_LIFETIME must be at least JWT_ACCESS_TOKEN_LIFETIME (seconds).",
 )
 
-SIMPLE_JWT = {
+SIMPLE_JWT: dict[str, Any] = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": _jwt_signing_key,
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=_access_lifetime),
