@@ -12,7 +12,8 @@ export DB_PUBLISH_PORT
 
 # mypy's Django plugin loads settings, which need these; none is a real secret.
 LINT_ENV := DJANGO_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=localhost \
-	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
+	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
 .PHONY: help env install lint test dev up down
 

@@ -24,6 +24,7 @@ def suite_environment() -> dict[str, str]:
         "DJANGO_ENV_FILE": "",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         "CORS_ALLOWED_ORIGINS": "https://app.example.com",
         "CSRF_TRUSTED_ORIGINS": "https://app.example.com",
@@ -71,3 +72,14 @@ def postgres_server() -> ThrowawayPostgres:
             "DB_HOST points the suite at an external server"
         )
     return _server
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache(settings):
+    """Give each test an empty cache of its own: throttle counts must not leak."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": secrets.token_hex(8),
+        }
+    }

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
 
@@ -23,6 +24,7 @@ class SchemaApi(SpectacularAPIView):
     """The OpenAPI 3 schema; 404 when DJANGO_API_DOCS=0."""
 
     schema = None  # The description does not describe itself.
+    permission_classes = [AllowAny]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         _require_api_docs()
@@ -33,6 +35,7 @@ class DocsApi(SpectacularSwaggerView):
     """Swagger UI for the schema, its assets served by keel; 404 when docs are off."""
 
     schema = None
+    permission_classes = [AllowAny]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         _require_api_docs()

@@ -1,9 +1,12 @@
 """
-keel's one error shape for the API: ``{"detail": ...}`` plus field errors.
+keel's one error shape for the API.
 
-DRF's handler covers its own exceptions; this one also maps Django's
-ValidationError (raised by services and ``full_clean``), an oversized body, an
-unavailable database and anything unexpected, so no API error is HTML.
+A validation error is 400 with DRF's field errors, ``{"field": ["message"]}``
+(``non_field_errors`` for the rest), whether a serializer or a service raised it
+(a service raises Django's ValidationError). Every other error is
+``{"detail": "message", "code": "machine_readable_code"}``: DRF's own, an
+oversized body (413), an unavailable database (503) and anything unexpected
+(500), so no API error is HTML.
 """
 
 from typing import Any
@@ -46,9 +49,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if response is None:
         logger.exception("unhandled exception in API view", exc_info=exc)
         response = Response(
-            {"detail": "Internal server error."},
+            {"detail": "Internal server error.", "code": "server_error"},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
+    elif not isinstance(exc, exceptions.ValidationError) and (
+        isinstance(response.data, dict) and "detail" in response.data
+    ):
+        # Simple JWT's errors add their own "code" and a list of "messages".
+        detail = response.data["detail"]
+        code = response.data.get("code") or getattr(detail, "code", None)
+        response.data = {"detail": str(detail), "code": str(code or "error")}
     if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = "5"
     return response

@@ -18,6 +18,7 @@ class ErrorSerializer(serializers.Serializer[Any]):
     """keel's error body: a message, plus one list of messages per bad field."""
 
     detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
 
 
 ERROR_DESCRIPTIONS = {
@@ -33,6 +34,14 @@ ERROR_DESCRIPTIONS = {
 
 
 class AutoSchema(SpectacularAutoSchema):
+    def get_serializer_name(self, serializer: Any, direction: Direction) -> str:
+        """Prefix a view's nested serializer (``MeApi.InputSerializer``) with it."""
+        name: str = super().get_serializer_name(serializer, direction)
+        owner, _, nested = type(serializer).__qualname__.rpartition(".")
+        if owner and nested == name:
+            return owner.removesuffix("Api") + name
+        return name
+
     def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code in self._error_codes():

@@ -6,11 +6,12 @@ last pattern), so a client never sees Django's HTML error page, even with
 debug on.
 """
 
-from django.urls import URLPattern, URLResolver, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from api.apis import DocsApi, SchemaApi, not_found
 
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/", include("accounts.urls")),
     path("schema/", SchemaApi.as_view(), name="schema"),
     path("docs/", DocsApi.as_view(url_name="schema"), name="docs"),
     # Must stay last: it claims every path the patterns above do not.

@@ -7,10 +7,11 @@ problem found is reported at once, naming the variable, never a secret's value.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from configs.env import Env, read_environment
+from configs.env import KEY_GENERATION_HINT, Env, read_environment
 from configs.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -139,13 +140,6 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
     "DJANGO_MAX_REQUEST_BODY", default=1024 * 1024, minimum=1024
 )
 
-REST_FRAMEWORK = {
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
-}
-
 SPECTACULAR_SETTINGS = {
     "TITLE": "keel API",
     "DESCRIPTION": "REST API of keel. Authenticate with a JWT bearer token.",
@@ -192,6 +186,68 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+REST_FRAMEWORK = {
+    # JWT for API clients; sessions only for the admin and the browsable API, and
+    # no HTTP Basic, DRF's default, which would take passwords on every request.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    # Throttles key on the socket's address unless this many trusted proxies stand
+    # in front; then on the address the outermost of them saw in X-Forwarded-For.
+    "NUM_PROXIES": env.integer("DJANGO_NUM_PROXIES", default=0),
+    "DEFAULT_THROTTLE_RATES": {
+        # Failed password checks (login, password change) per client IP and per
+        # username; a successful check is not counted.
+        "login_ip": env.rate("DJANGO_LOGIN_IP_THROTTLE_RATE", default="10/min"),
+        "login_username": env.rate(
+            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE", default="5/min"
+        ),
+        "register": env.rate("DJANGO_REGISTER_THROTTLE_RATE", default="10/hour"),
+    },
+}
+
+_jwt_signing_key = env.signing_key("JWT_SIGNING_KEY", strong=not DEBUG)
+if _jwt_signing_key:
+    # A key of its own, so that a leaked session key cannot mint API tokens.
+    env.require_that(
+        _jwt_signing_key != SECRET_KEY,
+        f"JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY. {KEY_GENERATION_HINT}",
+    )
+    env.require_that(
+        len(_jwt_signing_key.encode()) >= 32,
+        "JWT_SIGNING_KEY is too short: HS256 needs at least 32 bytes. "
+        f"{KEY_GENERATION_HINT}",
+    )
+_access_lifetime = env.integer("JWT_ACCESS_TOKEN_LIFETIME", default=300, minimum=1)
+_refresh_lifetime = env.integer("JWT_REFRESH_TOKEN_LIFETIME", default=86400, minimum=1)
+env.require_that(
+    _refresh_lifetime >= _access_lifetime,
+    "JWT_REFRESH_TOKEN_LIFETIME must be at least JWT_ACCESS_TOKEN_LIFETIME (seconds).",
+)
+
+SIMPLE_JWT: dict[str, Any] = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": _jwt_signing_key,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=_access_lifetime),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=_refresh_lifetime),
+    # keel's refresh endpoint always rotates and blacklists, atomically; these say so
+    # to Simple JWT's own code too.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "LEEWAY": env.integer("JWT_LEEWAY", default=0, maximum=30),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a password change revokes them.
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,
+    "UPDATE_LAST_LOGIN": True,
+}
+
 # keel's own settings, in one namespace.
 KEEL: dict[str, Any] = {
     # The env-sync check compares these: backend/.env, backend/db.env beside it
@@ -202,6 +258,8 @@ KEEL: dict[str, Any] = {
     "API_DOCS": env.flag("DJANGO_API_DOCS", default=True),
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
+    # POST /api/auth/register/ answers 404 unless this is on.
+    "ALLOW_REGISTRATION": env.flag("DJANGO_ALLOW_REGISTRATION", default=False),
 }
 
 env.raise_for_problems()

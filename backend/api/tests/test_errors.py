@@ -72,7 +72,10 @@ def test_unexpected_error_is_json_500_without_traceback(client):
     client.raise_request_exception = False
     response = client.get("/api/test/broken/")
     assert_json_error(response, 500)
-    assert response.json() == {"detail": "Internal server error."}
+    assert response.json() == {
+        "detail": "Internal server error.",
+        "code": "server_error",
+    }
     assert b"Traceback" not in response.content
     assert b"DJANGO_SECRET_KEY" not in response.content
 
