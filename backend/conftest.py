@@ -83,3 +83,27 @@ def _empty_cache(settings):
             "LOCATION": secrets.token_hex(8),
         }
     }
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Point Django's cache at the Redis on this machine, under a fresh prefix."""
+    import redis
+
+    url = "redis://127.0.0.1:6379/0"
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    prefix = f"keel-test-{secrets.token_hex(6)}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield client, prefix
+    for key in client.scan_iter(f"{prefix}:*"):
+        client.delete(key)

@@ -7,5 +7,6 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of keel's JWT authentication.
-        from accounts import schema  # noqa: F401
+        # Registers the OpenAPI description of keel's JWT authentication and
+        # the receivers that keep the authentication cache true.
+        from accounts import schema, signals  # noqa: F401

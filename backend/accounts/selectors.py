@@ -1,7 +1,18 @@
-"""Reads for accounts: the user a token still speaks for."""
+"""
+Reads for accounts: the user a token still speaks for.
+
+Authenticating a request reads its user from Django's cache, not from
+PostgreSQL: accounts.signals drops the entry whenever a user is saved or
+deleted, so a deactivation or a password change takes effect on the next
+request. With Redis (REDIS_URL) the cache is shared by every worker; without
+it each process has its own, and another worker's copy lives at most
+KEEL["AUTH_CACHE_SECONDS"] (5 s by default).
+"""
 
 import hmac
 
+from django.conf import settings
+from django.core.cache import cache
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
@@ -21,10 +32,8 @@ def user_for_token(*, token: Token) -> User:
     token's holder nothing about the account.
     """
     try:
-        user = User.objects.get(
-            **{api_settings.USER_ID_FIELD: token[api_settings.USER_ID_CLAIM]}
-        )
-    except (KeyError, ValueError, User.DoesNotExist) as error:
+        user = user_get_cached(user_id=token[api_settings.USER_ID_CLAIM])
+    except (KeyError, ValueError, TypeError, User.DoesNotExist) as error:
         raise InvalidToken() from error
     digest = token.get(api_settings.REVOKE_TOKEN_CLAIM)
     if not (
@@ -33,4 +42,20 @@ def user_for_token(*, token: Token) -> User:
         and hmac.compare_digest(digest, get_md5_hash_password(user.password))
     ):
         raise InvalidToken()
+    return user
+
+
+def user_cache_key(user_id: object) -> str:
+    return f"keel:auth-user:{user_id}"
+
+
+def user_get_cached(*, user_id: object) -> User:
+    """Return the user with this id from the cache, or from the database."""
+    lifetime = settings.KEEL["AUTH_CACHE_SECONDS"]
+    key = user_cache_key(user_id)
+    user = cache.get(key) if lifetime else None
+    if user is None:
+        user = User.objects.get(**{api_settings.USER_ID_FIELD: user_id})
+        if lifetime:
+            cache.set(key, user, timeout=lifetime)
     return user

@@ -258,6 +258,12 @@ KEEL: dict[str, Any] = {
     "API_DOCS": env.flag("DJANGO_API_DOCS", default=True),
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
+    # Seconds a user read for authentication stays cached (0: no cache). The
+    # cache is dropped on every change; only other workers' copies without
+    # Redis can lag, so the default is short then.
+    "AUTH_CACHE_SECONDS": env.integer(
+        "DJANGO_AUTH_CACHE_SECONDS", default=300 if REDIS_URL else 5
+    ),
     # POST /api/auth/register/ answers 404 unless this is on.
     "ALLOW_REGISTRATION": env.flag("DJANGO_ALLOW_REGISTRATION", default=False),
 }

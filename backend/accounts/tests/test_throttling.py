@@ -2,7 +2,6 @@
 
 import http.client
 import json
-import secrets
 import threading
 from urllib.parse import urlsplit
 
@@ -159,29 +158,6 @@ def test_parallel_guesses_get_no_more_than_the_limit_through(live_server):
     for thread in threads:
         thread.join()
     assert sorted(statuses) == [401] * PER_USERNAME + [429] * (12 - PER_USERNAME)
-
-
-@pytest.fixture
-def redis_cache(settings):
-    """Point Django's cache at the Redis on this machine, under a fresh prefix."""
-    redis = pytest.importorskip("redis")
-    url = "redis://127.0.0.1:6379/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    prefix = f"keel-test-{secrets.token_hex(6)}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
-            "KEY_PREFIX": prefix,
-        }
-    }
-    yield client, prefix
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
 
 
 def test_throttle_counts_live_in_redis_where_every_worker_sees_them(
