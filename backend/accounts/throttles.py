@@ -9,9 +9,13 @@ stand in front, so a forged X-Forwarded-For header changes nothing.
 
 import contextlib
 import hashlib
+import threading
 import unicodedata
+from collections.abc import Iterator
 from typing import Any, cast
 
+from django.conf import settings
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
@@ -133,3 +137,43 @@ class RegisterThrottle(LiveRateThrottle):
             "scope": self.scope,
             "ident": self.get_ident(request),
         }
+
+
+class PasswordChecksBusy(exceptions.APIException):
+    status_code = 503
+    default_detail = "Too many sign-ins at once; try again in a moment."
+    default_code = "password_checks_busy"
+
+
+_password_slots: tuple[int, threading.BoundedSemaphore] | None = None
+_password_slots_lock = threading.Lock()
+
+
+def password_check_slots() -> threading.BoundedSemaphore:
+    """Return this process's slots, made anew if the setting changed."""
+    global _password_slots
+    size = int(settings.KEEL["PASSWORD_CHECKS_PER_WORKER"])
+    with _password_slots_lock:
+        if _password_slots is None or _password_slots[0] != size:
+            _password_slots = (size, threading.BoundedSemaphore(size))
+        return _password_slots[1]
+
+
+@contextlib.contextmanager
+def password_check_slot(request: Request, view: APIView) -> Iterator[None]:
+    """
+    Hold one of this worker process's password-check slots, or answer 503.
+
+    A password check takes a request thread for a quarter of a second or more
+    (PBKDF2, by design). Capping how many run at once in a worker keeps its
+    other threads serving the rest of the API during a burst of logins; a
+    login that finds no free slot is refunded its guess and told to retry.
+    """
+    slots = password_check_slots()
+    if not slots.acquire(blocking=False):
+        refund_password_guess(request, view)
+        raise PasswordChecksBusy()
+    try:
+        yield
+    finally:
+        slots.release()

@@ -116,6 +116,15 @@ else:
 
 AUTH_USER_MODEL = "accounts.User"
 
+# keel's PBKDF2 is Django's, hashed at a low CPU priority (accounts.hashers).
+PASSWORD_HASHERS = [
+    "accounts.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation"
@@ -263,6 +272,11 @@ KEEL: dict[str, Any] = {
     # Redis can lag, so the default is short then.
     "AUTH_CACHE_SECONDS": env.integer(
         "DJANGO_AUTH_CACHE_SECONDS", default=300 if REDIS_URL else 5
+    ),
+    # Password checks (login, password change) one worker process runs at once;
+    # one more gets 503 at once, so a burst of logins cannot take every thread.
+    "PASSWORD_CHECKS_PER_WORKER": env.integer(
+        "DJANGO_PASSWORD_CHECKS_PER_WORKER", default=1, minimum=1
     ),
     # POST /api/auth/register/ answers 404 unless this is on.
     "ALLOW_REGISTRATION": env.flag("DJANGO_ALLOW_REGISTRATION", default=False),

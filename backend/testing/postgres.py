@@ -112,6 +112,16 @@ class ThrowawayPostgres:
             self.executor.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def create_database(self) -> None:
+        """Create the database environment() names (the suite creates its own)."""
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres"
+        ) as connection:
+            connection.autocommit = True
+            connection.execute("CREATE DATABASE keel")
+
     def environment(self) -> dict[str, str]:
         """Return the DB_* variables that reach this server."""
         return {

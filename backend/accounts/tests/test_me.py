@@ -82,3 +82,10 @@ def test_patch_me_can_never_set_staff_superuser_id_password_or_username(
     assert user.check_password(PASSWORD)
     assert user.first_name == "Alice"
     assert login(APIClient(), "alice", PASSWORD).status_code == 200
+
+
+def test_user_output_is_exactly_the_documented_serializers(user):
+    from accounts.apis import UserOutputSerializer, user_output
+
+    user.date_joined = user.date_joined.replace(microsecond=123456)
+    assert user_output(user) == UserOutputSerializer(user).data

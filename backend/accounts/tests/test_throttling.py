@@ -142,7 +142,9 @@ def post_login(address, username, password):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_guesses_get_no_more_than_the_limit_through(live_server):
+def test_parallel_guesses_get_no_more_than_the_limit_through(live_server, settings):
+    # Enough password-check slots for every guess: the counting is under test.
+    settings.KEEL = {**settings.KEEL, "PASSWORD_CHECKS_PER_WORKER": 12}
     make_user()
     address = urlsplit(live_server.url)
     start = threading.Barrier(12)
@@ -178,3 +180,22 @@ def test_throttle_counts_live_in_redis_where_every_worker_sees_them(
     caches.close_all()
     del caches["default"]
     assert_throttled(login(api_client))
+
+
+def test_a_login_finding_every_password_slot_taken_is_503_and_refunded(
+    user, api_client
+):
+    from accounts.throttles import password_check_slots
+
+    slots = password_check_slots()
+    assert slots.acquire(blocking=False)
+    try:
+        for _ in range(PER_USERNAME + 1):
+            response = login(api_client)
+            assert response.status_code == 503
+            assert response.json()["code"] == "password_checks_busy"
+            assert response["Retry-After"]
+    finally:
+        slots.release()
+    # None of those attempts counted as a guess.
+    assert login(api_client).status_code == 200
