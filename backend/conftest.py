@@ -148,3 +148,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def _fast_password_hashing(settings):
     """Hash passwords cheaply: the real hasher's cost is the point, not the test."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_collectstatic(settings):
+    """Serve static files from the apps: the suite never runs collectstatic."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    }
