@@ -56,7 +56,7 @@ def production_compose():
 def read_unit(path):
     """Return a unit file as {section: {key: [values]}} (keys may repeat)."""
     sections: dict[str, dict[str, list[str]]] = {}
-    section = None
+    section: dict[str, list[str]] = {}
     for line in path.read_text().splitlines():
         line = line.strip()
         if not line or line.startswith(("#", ";")):
