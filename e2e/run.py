@@ -443,6 +443,19 @@ class Stack:
         self.compose("down", "-v", "-t", "30", check=False)
 
 
+@contextlib.contextmanager
+def running(stack: Stack, timings: Timings, label: str) -> Iterator[None]:
+    """Take stack down, volumes included, however the block ends."""
+    try:
+        yield
+    except Failure:
+        dump_logs(stack.project)
+        raise
+    finally:
+        with timings.step(f"{label}: down, volumes included"):
+            stack.down()
+
+
 def exec_in(
     container: str, *command: str, env: dict[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
@@ -496,6 +509,31 @@ def check_image(images: dict[str, str]) -> None:
     )
 
 
+def check_hardened(backend: str) -> None:
+    """Check, from inside, that the backend runs unprivileged and read-only."""
+    expect(
+        exec_in(backend, "id", "-u").stdout.strip() == "1000",
+        "the backend runs as uid 1000",
+    )
+    denied = exec_in(backend, "touch", "/app/probe", check=False)
+    expect(
+        denied.returncode != 0 and "Read-only" in denied.stderr,
+        "/app cannot be written (read-only root filesystem)",
+    )
+    expect(
+        exec_in(backend, "sh", "-c", "touch /tmp/probe").returncode == 0,
+        "the tmpfs on /tmp is writable",
+    )
+    status = exec_in(backend, "cat", "/proc/1/status").stdout
+    expect("CapEff:\t0000000000000000" in status, "no capabilities")
+    expect("NoNewPrivs:\t1" in status, "no-new-privileges")
+    command = exec_in(backend, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
+    expect(
+        "granian --interface wsgi configs.wsgi:application" in command,
+        "granian is PID 1",
+    )
+
+
 def check_production(stack: Stack, port: int, timings: Timings) -> None:
     backend, db, redis = (stack.container(name) for name in ("backend", "db", "redis"))
     with timings.step("production: HTTP checks"):
@@ -535,27 +573,7 @@ def check_production(stack: Stack, port: int, timings: Timings) -> None:
         expect(
             inspect["HostConfig"]["ReadonlyRootfs"] is True, "read-only root filesystem"
         )
-        expect(
-            exec_in(backend, "id", "-u").stdout.strip() == "1000",
-            "the backend runs as uid 1000",
-        )
-        denied = exec_in(backend, "touch", "/app/probe", check=False)
-        expect(
-            denied.returncode != 0 and "Read-only" in denied.stderr,
-            "/app cannot be written",
-        )
-        expect(
-            exec_in(backend, "sh", "-c", "touch /tmp/probe").returncode == 0,
-            "the tmpfs on /tmp is writable",
-        )
-        status = exec_in(backend, "cat", "/proc/1/status").stdout
-        expect("CapEff:\t0000000000000000" in status, "no capabilities")
-        expect("NoNewPrivs:\t1" in status, "no-new-privileges")
-        command = exec_in(backend, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
-        expect(
-            "granian --interface wsgi configs.wsgi:application" in command,
-            "granian is PID 1",
-        )
+        check_hardened(backend)
         expect(
             inspect["HostConfig"]["Memory"] == 2**30
             and inspect["HostConfig"]["NanoCpus"] == 2 * 10**9,
@@ -673,7 +691,7 @@ def production(copy: Path, images: dict[str, str], timings: Timings) -> None:
         stack.compose("build", "backend", timeout=1200)
         ok(f"{BACKEND_IMAGE} built from backend/Containerfile")
         check_image(images)
-    try:
+    with running(stack, timings, "production"):
         with timings.step("production: up to first answer"):
             stack.compose("up", "-d")
             seconds = wait_until("the production backend", answers(port), timeout=180)
@@ -682,12 +700,6 @@ def production(copy: Path, images: dict[str, str], timings: Timings) -> None:
                 "(database created, all migrations applied)"
             )
         check_production(stack, port, timings)
-    except Failure:
-        dump_logs(stack.project)
-        raise
-    finally:
-        with timings.step("production: down, volumes included"):
-            stack.down()
 
 
 def development(copy: Path, images: dict[str, str], timings: Timings) -> None:
@@ -704,7 +716,7 @@ def development(copy: Path, images: dict[str, str], timings: Timings) -> None:
         "KEEL_DEV_USER": f"{uid}:{gid}",
     }
     stack = Stack(copy, f"keele2e{os.getpid()}dev", DEV_FILES, env)
-    try:
+    with running(stack, timings, "development"):
         with timings.step("development: up to first answer"):
             stack.compose("up", "-d")
             seconds = wait_until("runserver", answers(port), timeout=180)
@@ -734,12 +746,6 @@ def development(copy: Path, images: dict[str, str], timings: Timings) -> None:
                 published == f"5432/tcp -> 127.0.0.1:{db_port}",
                 f"the database is published on 127.0.0.1 only ({published})",
             )
-    except Failure:
-        dump_logs(stack.project)
-        raise
-    finally:
-        with timings.step("development: down, volumes included"):
-            stack.down()
 
 
 def render_kube(copy: Path, images: dict[str, str], port: int) -> Path:
@@ -796,20 +802,7 @@ def kube(copy: Path, images: dict[str, str], timings: Timings) -> None:
                 "--filter",
                 "name=^keel-backend-pod.*-backend$",
             ).split()[0]
-            expect(
-                exec_in(backend, "id", "-u").stdout.strip() == "1000",
-                "the backend runs as uid 1000",
-            )
-            denied = exec_in(backend, "touch", "/app/probe", check=False)
-            expect(
-                denied.returncode != 0 and "Read-only" in denied.stderr,
-                "read-only root filesystem",
-            )
-            expect(
-                "CapEff:\t0000000000000000"
-                in exec_in(backend, "cat", "/proc/1/status").stdout,
-                "no capabilities",
-            )
+            check_hardened(backend)
             db_host = exec_in(backend, "printenv", "DB_HOST").stdout.strip()
             migrated = exec_in(
                 backend, "python", "manage.py", "migrate", "--check", check=False
