@@ -14,7 +14,8 @@ export DB_PUBLISH_PORT
 
 # mypy's Django plugin loads settings, which need these; none is a real secret.
 LINT_ENV := DJANGO_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=localhost \
-	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
+	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
 # The host's view of the stack's PostgreSQL, for the servers run on the host.
 HOST_DB := DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-$(DB_PUBLISH_PORT)}

@@ -1,53 +1,80 @@
 """
-Health checks shared by the container's entrypoint, its probes and /readyz.
+Liveness and readiness checks, shared by /readyz and ``manage.py wait_for_db``.
 
-Each check returns None when healthy, else a short reason that is safe to log
-or to show a client: it says what failed and never contains a credential.
+Each check returns None when healthy, else a short reason that never holds a
+secret (no connection string, no password).
 """
 
-import copy
+from collections.abc import Callable
 
-from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.utils import Error, load_backend
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.migrations.executor import MigrationExecutor
 
-# libpq treats any connect_timeout below 2 seconds as 2.
-MINIMUM_CONNECT_TIMEOUT = 2
-MAXIMUM_REASON_LENGTH = 200
+# Once every migration is applied it stays so for the life of the process.
+_migrations_applied = False
 
 
-def database_error(alias: str = DEFAULT_DB_ALIAS, timeout: int = 2) -> str | None:
+def database_error(detail: bool = False) -> str | None:
     """
-    Return None when the database answers ``SELECT 1``, else a short reason.
+    Return why PostgreSQL does not answer a query, or None when it does.
 
-    The query runs on a connection of its own, opened with connect_timeout
-    capped at timeout seconds and closed afterwards, so that an unreachable
-    server is reported within that time whatever DB_CONNECT_TIMEOUT says, and
-    a request's connection or a connection pool is never disturbed.
+    With detail, the reason adds the driver's first line, which may name the
+    host, port or role but never the password (masked if it appears): for
+    operators' logs, such as ``manage.py wait_for_db``'s, not for /readyz,
+    which anyone can read.
     """
-    settings_dict = copy.deepcopy(connections[alias].settings_dict)
-    options = settings_dict.setdefault("OPTIONS", {})
-    # A pool would hand out an existing connection; the check wants a fresh one.
-    options.pop("pool", None)
-    limit = max(timeout, MINIMUM_CONNECT_TIMEOUT)
-    options["connect_timeout"] = min(int(options.get("connect_timeout", limit)), limit)
-    connection = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(
-        settings_dict, alias
-    )
+    connection = connections[DEFAULT_DB_ALIAS]
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Error as error:
-        return _reason(error, secret=settings_dict.get("PASSWORD") or "")
-    finally:
+    except DatabaseError as error:
+        # A broken connection must not be reused by the next check.
         connection.close()
+        if not detail:
+            return f"database unavailable ({type(error).__name__})"
+        lines = str(error).strip().splitlines() or [""]
+        password = connection.settings_dict.get("PASSWORD") or ""
+        first = lines[0].replace(password, "***") if password else lines[0]
+        return f"database unavailable ({type(error).__name__}: {first[:200]})"
     return None
 
 
-def _reason(error: Exception, secret: str) -> str:
-    """Return the error's class and first line, with any secret masked."""
-    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    if secret:
-        message = message.replace(secret, "***")
-    reason = f"{type(error).__name__}: {message}" if message else type(error).__name__
-    return reason[:MAXIMUM_REASON_LENGTH]
+def migrations_error() -> str | None:
+    """Return how many migrations are unapplied, or None when none is."""
+    global _migrations_applied
+    if _migrations_applied:
+        return None
+    connection = connections[DEFAULT_DB_ALIAS]
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as error:
+        connection.close()
+        return f"migrations unknown ({type(error).__name__})"
+    if plan:
+        return f"{len(plan)} unapplied migration(s)"
+    _migrations_applied = True
+    return None
+
+
+def cache_error() -> str | None:
+    """Return why the shared cache (Redis) does not answer, or None."""
+    try:
+        cache.get("keel:readiness")
+    except Exception as error:  # any client error (connection, timeout) means not ready
+        return f"cache unavailable ({type(error).__name__})"
+    return None
+
+
+def readiness() -> dict[str, str]:
+    """Return each check's name with "ok" or its failure reason."""
+    checks: dict[str, Callable[[], str | None]] = {"database": database_error}
+    if settings.REDIS_URL:
+        checks["cache"] = cache_error
+    results = {name: check() or "ok" for name, check in checks.items()}
+    if results["database"] == "ok":
+        results["migrations"] = migrations_error() or "ok"
+    return results

@@ -1,9 +1,19 @@
 """
 URLs under /api/, one include per domain app.
 
-/api/ itself has no view, so ``GET /api/`` is 404.
+/api/ itself has no view, and any path no app claims ends in a JSON 404 (the
+last pattern), so a client never sees Django's HTML error page, even with
+debug on.
 """
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from api.apis import DocsApi, SchemaApi, not_found
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("auth/", include("accounts.urls")),
+    path("schema/", SchemaApi.as_view(), name="schema"),
+    path("docs/", DocsApi.as_view(url_name="schema"), name="docs"),
+    # Must stay last: it claims every path the patterns above do not.
+    re_path(r"^(?P<path>.*)$", not_found),
+]

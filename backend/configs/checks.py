@@ -42,7 +42,7 @@ def compose_database_service(
 
 def keel_path(name: str) -> Path | None:
     value = settings.KEEL.get(name)
-    return Path(value) if value else None
+    return Path(value) if isinstance(value, str | Path) and value else None
 
 
 @register("keel")

@@ -5,6 +5,7 @@ Every reader records a problem instead of raising, so that start-up can report
 all misconfigurations at once. Messages name variables, never secret values.
 """
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from django.core.exceptions import ImproperlyConfigured
+
+# DRF's rate syntax: a count per second, minute, hour or day, e.g. 5/min.
+RATE_PATTERN = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 
 KEY_GENERATION_HINT = (
     "Generate one with: "
@@ -61,6 +65,18 @@ class Env:
             self.problems.append(f"{name} is not set. {hint}".strip())
         return value
 
+    def signing_key(self, name: str, *, strong: bool) -> str:
+        """Return a required key; when strong, also refuse one that is guessable."""
+        value = self.required(name, hint=KEY_GENERATION_HINT)
+        weak = len(value) < 50 or len(set(value)) < 5
+        if value and strong and (weak or value.startswith("django-insecure-")):
+            self.problems.append(
+                f"{name} is too weak for production (DJANGO_DEBUG off): use at "
+                "least 50 random characters, never a django-insecure- key. "
+                f"{KEY_GENERATION_HINT}"
+            )
+        return value
+
     def flag(self, name: str, default: bool = False) -> bool:
         """Return True for "1" and False for "0"; empty or unset gives default."""
         value = self._raw(name)
@@ -91,6 +107,28 @@ class Env:
             )
             return default
         return number
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self._raw(name) or default
+        if value not in choices:
+            self.problems.append(
+                f"{name} must be one of {', '.join(choices)}; got {value!r}."
+            )
+            return default
+        return value
+
+    def rate(self, name: str, default: str) -> str:
+        """Return a throttle rate such as 5/min (DRF's syntax); empty gives default."""
+        value = self._raw(name)
+        if value == "":
+            return default
+        if not RATE_PATTERN.fullmatch(value):
+            self.problems.append(
+                f"{name} must be a rate: a whole number of at least 1, a slash and "
+                f"s, min, hour or day (e.g. 5/min); got {value!r}."
+            )
+            return default
+        return value
 
     def csv(self, name: str) -> list[str]:
         """Return a comma-separated list with blanks trimmed and empty items dropped."""
@@ -124,6 +162,11 @@ class Env:
             )
             return default
         return value
+
+    def require_that(self, condition: bool, problem: str) -> None:
+        """Record problem unless condition holds."""
+        if not condition:
+            self.problems.append(problem)
 
     def require_when(self, condition: bool, name: str, value: object, why: str) -> None:
         """Record name as missing when condition holds and value is empty."""

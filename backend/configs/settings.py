@@ -7,9 +7,12 @@ problem found is reported at once, naming the variable, never a secret's value.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from configs.env import KEY_GENERATION_HINT, Env, read_environment
+from configs.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,7 +21,7 @@ ENV_FILE = Path(_env_file_name) if _env_file_name else None
 env = Env(read_environment(os.environ, ENV_FILE))
 
 DEBUG = env.flag("DJANGO_DEBUG", default=False)
-SECRET_KEY = env.required("DJANGO_SECRET_KEY", hint=KEY_GENERATION_HINT)
+SECRET_KEY = env.signing_key("DJANGO_SECRET_KEY", strong=not DEBUG)
 ALLOWED_HOSTS = env.csv("DJANGO_ALLOWED_HOSTS")
 CORS_ALLOWED_ORIGINS = env.origins("CORS_ALLOWED_ORIGINS")
 CSRF_TRUSTED_ORIGINS = env.origins("CSRF_TRUSTED_ORIGINS")
@@ -43,11 +46,15 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "api",
 ]
 
 MIDDLEWARE = [
+    "configs.middleware.RequestLogMiddleware",
+    "configs.middleware.ProbeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the server itself, before any
@@ -89,9 +96,10 @@ DATABASES = {
         "HOST": env.required("DB_HOST"),
         "PORT": env.integer("DB_PORT", default=5432, minimum=1, maximum=65535),
         "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", default=60),
+        # A connection the server dropped (a restart) is replaced, not reused.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=5, minimum=1)
+            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=3, minimum=1)
         },
     }
 }
@@ -102,6 +110,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Short timeouts: a dead Redis must fail readiness, not hang a worker.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
         }
     }
 else:
@@ -128,6 +138,33 @@ TIME_ZONE = env.time_zone("DJANGO_TIME_ZONE", default="Asia/Ho_Chi_Minh")
 USE_I18N = True
 USE_TZ = True
 
+# Bodies over this many bytes are refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
+    "DJANGO_MAX_REQUEST_BODY", default=1024 * 1024, minimum=1024
+)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "keel API",
+    "DESCRIPTION": "REST API of keel. Authenticate with a JWT bearer token.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The docs' assets come from keel itself, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI's default validator badge is fetched from swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
+
+LOGGING = build_logging(
+    json=not DEBUG,
+    level=env.choice(
+        "DJANGO_LOG_LEVEL",
+        ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        default="INFO",
+    ),
+)
+
 STATIC_URL = "static/"
 # Filled by collectstatic when the image is built; hashed names, compressed copies.
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -142,22 +179,105 @@ WHITENOISE_KEEP_ONLY_HASHED_FILES = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if not DEBUG:
+    # keel runs behind a TLS-terminating proxy that sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.flag("DJANGO_SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.integer("DJANGO_HSTS_SECONDS", default=31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is hard to undo, so it is an explicit opt-in.
+    SECURE_HSTS_PRELOAD = env.flag("DJANGO_HSTS_PRELOAD", default=False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+REST_FRAMEWORK = {
+    # JWT for API clients; sessions only for the admin and the browsable API, and
+    # no HTTP Basic, DRF's default, which would take passwords on every request.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    # Throttles key on the socket's address unless this many trusted proxies stand
+    # in front; then on the address the outermost of them saw in X-Forwarded-For.
+    "NUM_PROXIES": env.integer("DJANGO_NUM_PROXIES", default=0),
+    "DEFAULT_THROTTLE_RATES": {
+        # Failed password checks (login, password change) per client IP and per
+        # username; a successful check is not counted.
+        "login_ip": env.rate("DJANGO_LOGIN_IP_THROTTLE_RATE", default="10/min"),
+        "login_username": env.rate(
+            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE", default="5/min"
+        ),
+        "register": env.rate("DJANGO_REGISTER_THROTTLE_RATE", default="10/hour"),
+    },
+}
+
+_jwt_signing_key = env.signing_key("JWT_SIGNING_KEY", strong=not DEBUG)
+if _jwt_signing_key:
+    # A key of its own, so that a leaked session key cannot mint API tokens.
+    env.require_that(
+        _jwt_signing_key != SECRET_KEY,
+        f"JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY. {KEY_GENERATION_HINT}",
+    )
+    env.require_that(
+        len(_jwt_signing_key.encode()) >= 32,
+        "JWT_SIGNING_KEY is too short: HS256 needs at least 32 bytes. "
+        f"{KEY_GENERATION_HINT}",
+    )
+_access_lifetime = env.integer("JWT_ACCESS_TOKEN_LIFETIME", default=300, minimum=1)
+_refresh_lifetime = env.integer("JWT_REFRESH_TOKEN_LIFETIME", default=86400, minimum=1)
+env.require_that(
+    _refresh_lifetime >= _access_lifetime,
+    "JWT_REFRESH_TOKEN_LIFETIME must be at least JWT_ACCESS_TOKEN_LIFETIME (seconds).",
+)
+
+SIMPLE_JWT: dict[str, Any] = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": _jwt_signing_key,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=_access_lifetime),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=_refresh_lifetime),
+    # keel's refresh endpoint always rotates and blacklists, atomically; these say so
+    # to Simple JWT's own code too.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "LEEWAY": env.integer("JWT_LEEWAY", default=0, maximum=30),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a digest of the password hash: a password change revokes them.
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,
+    "UPDATE_LAST_LOGIN": True,
+}
 
 # keel's own settings, in one namespace.
-KEEL = {
+KEEL: dict[str, Any] = {
     # The env-sync check compares these: backend/.env, backend/db.env beside it
     # and the compose file at the project's root, one level up.
     "ENV_FILE": ENV_FILE,
     "DB_ENV_FILE": ENV_FILE.with_name("db.env") if ENV_FILE else None,
     "COMPOSE_FILE": ENV_FILE.parent.parent / "podman-compose.yml" if ENV_FILE else None,
+    "API_DOCS": env.flag("DJANGO_API_DOCS", default=True),
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
+    # Seconds a user read for authentication stays cached (0: no cache). The
+    # cache is dropped on every change; only other workers' copies without
+    # Redis can lag, so the default is short then.
+    "AUTH_CACHE_SECONDS": env.integer(
+        "DJANGO_AUTH_CACHE_SECONDS", default=300 if REDIS_URL else 5
+    ),
+    # POST /api/auth/register/ answers 404 unless this is on.
+    "ALLOW_REGISTRATION": env.flag("DJANGO_ALLOW_REGISTRATION", default=False),
 }
 
 env.raise_for_problems()

@@ -24,17 +24,145 @@ def test_complete_production_environment_passes_check(manage, prod_env):
     assert "no issues" in result.stdout
 
 
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "JWT_SIGNING_KEY"])
 @pytest.mark.parametrize("value", [None, "", "   "])
-def test_missing_secret_key_exits_with_one_short_message(manage, prod_env, value):
+def test_missing_secret_key_exits_with_one_short_message(manage, prod_env, name, value):
     if value is None:
-        del prod_env["DJANGO_SECRET_KEY"]
+        del prod_env[name]
     else:
-        prod_env["DJANGO_SECRET_KEY"] = value
+        prod_env[name] = value
     result = manage("check", env=prod_env)
     assert result.returncode == 1
-    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert f"{name} is not set" in result.stderr
     assert "secrets.token_urlsafe" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_jwt_signing_key_equal_to_secret_key_refuses_start(manage, prod_env):
+    prod_env["JWT_SIGNING_KEY"] = prod_env["DJANGO_SECRET_KEY"]
+    result = manage("check", env=prod_env)
+    assert result.returncode == 1
+    assert "JWT_SIGNING_KEY must differ from DJANGO_SECRET_KEY" in result.stderr
+    assert prod_env["DJANGO_SECRET_KEY"] not in result.stderr
+
+
+def test_jwt_signing_key_shorter_than_32_bytes_refuses_start(manage, prod_env):
+    prod_env["JWT_SIGNING_KEY"] = "x" * 31
+    result = manage("check", env=prod_env)
+    assert result.returncode == 1
+    assert "JWT_SIGNING_KEY is too short" in result.stderr
+
+
+SHOW_AUTH = (
+    "from django.conf import settings; import json; jwt = settings.SIMPLE_JWT; "
+    "print(json.dumps({"
+    "'access': jwt['ACCESS_TOKEN_LIFETIME'].total_seconds(), "
+    "'refresh': jwt['REFRESH_TOKEN_LIFETIME'].total_seconds(), "
+    "'rotate': jwt['ROTATE_REFRESH_TOKENS'], "
+    "'blacklist': jwt['BLACKLIST_AFTER_ROTATION'], "
+    "'leeway': jwt['LEEWAY'], "
+    "'algorithm': jwt['ALGORITHM'], "
+    "'signing_key_is_jwt_signing_key': "
+    "jwt['SIGNING_KEY'] == __import__('os').environ['JWT_SIGNING_KEY'], "
+    "'registration': settings.KEEL['ALLOW_REGISTRATION'], "
+    "'num_proxies': settings.REST_FRAMEWORK['NUM_PROXIES'], "
+    "'rates': settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']}))"
+)
+
+
+def show_auth(manage, env):
+    result = manage("shell", "--no-imports", "-c", SHOW_AUTH, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_token_lifetimes_and_throttles_have_safe_defaults(manage, prod_env):
+    assert show_auth(manage, prod_env) == {
+        "access": 300,
+        "refresh": 86400,
+        "rotate": True,
+        "blacklist": True,
+        "leeway": 0,
+        "algorithm": "HS256",
+        "signing_key_is_jwt_signing_key": True,
+        "registration": False,
+        "num_proxies": 0,
+        "rates": {
+            "login_ip": "10/min",
+            "login_username": "5/min",
+            "register": "10/hour",
+        },
+    }
+
+
+def test_token_lifetimes_and_throttles_come_from_the_environment(manage, prod_env):
+    prod_env.update(
+        JWT_ACCESS_TOKEN_LIFETIME="60",
+        JWT_REFRESH_TOKEN_LIFETIME="3600",
+        JWT_LEEWAY="30",
+        DJANGO_ALLOW_REGISTRATION="1",
+        DJANGO_NUM_PROXIES="2",
+        DJANGO_LOGIN_IP_THROTTLE_RATE="20/hour",
+        DJANGO_LOGIN_USERNAME_THROTTLE_RATE="3/min",
+        DJANGO_REGISTER_THROTTLE_RATE="2/day",
+    )
+    shown = show_auth(manage, prod_env)
+    assert (shown["access"], shown["refresh"], shown["leeway"]) == (60, 3600, 30)
+    assert (shown["registration"], shown["num_proxies"]) == (True, 2)
+    assert shown["rates"] == {
+        "login_ip": "20/hour",
+        "login_username": "3/min",
+        "register": "2/day",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "JWT_LEEWAY",
+            "31",
+            "JWT_LEEWAY must be a whole number of at least 0 and at most 30",
+        ),
+        (
+            "JWT_ACCESS_TOKEN_LIFETIME",
+            "0",
+            "JWT_ACCESS_TOKEN_LIFETIME must be a whole number of at least 1",
+        ),
+        (
+            "JWT_REFRESH_TOKEN_LIFETIME",
+            "299",
+            "JWT_REFRESH_TOKEN_LIFETIME must be at least JWT_ACCESS_TOKEN_LIFETIME",
+        ),
+        (
+            "DJANGO_NUM_PROXIES",
+            "-1",
+            "DJANGO_NUM_PROXIES must be a whole number of at least 0",
+        ),
+        (
+            "DJANGO_LOGIN_IP_THROTTLE_RATE",
+            "5 per minute",
+            "DJANGO_LOGIN_IP_THROTTLE_RATE must be a rate",
+        ),
+        (
+            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE",
+            "0/min",
+            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE must be a rate",
+        ),
+        (
+            "DJANGO_ALLOW_REGISTRATION",
+            "yes",
+            "DJANGO_ALLOW_REGISTRATION must be 1 (on) or 0 (off)",
+        ),
+    ],
+)
+def test_bad_token_or_throttle_setting_refuses_start_naming_it(
+    manage, prod_env, name, value, message
+):
+    prod_env[name] = value
+    result = manage("check", env=prod_env)
+    assert result.returncode == 1
+    assert message in result.stderr
 
 
 @pytest.mark.parametrize("command", ["migrate", "runserver", "createsuperuser"])
@@ -213,7 +341,11 @@ def test_errors_never_print_secret_values(manage, prod_env):
     prod_env["DB_PORT"] = "not-a-port"
     result = manage("check", env=prod_env)
     assert result.returncode == 1
-    for secret in (prod_env["DJANGO_SECRET_KEY"], prod_env["DB_PASSWORD"]):
+    for secret in (
+        prod_env["DJANGO_SECRET_KEY"],
+        prod_env["JWT_SIGNING_KEY"],
+        prod_env["DB_PASSWORD"],
+    ):
         assert secret not in result.stderr + result.stdout
 
 

@@ -1,0 +1,211 @@
+"""
+The endpoints under /api/auth/: JWT issue, refresh and logout, the signed-in
+user, password change and sign-up.
+
+Each view validates its input, calls one service and serializes the result.
+"""
+
+from typing import cast
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+
+from django.conf import settings
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import JWTAuthentication
+from accounts.models import User
+from accounts.services import (
+    TokenPair,
+    token_blacklist,
+    token_obtain,
+    token_refresh,
+    user_change_password,
+    user_register,
+    user_update,
+)
+from accounts.throttles import (
+    PasswordGuessIpThrottle,
+    PasswordGuessUsernameThrottle,
+    RegisterThrottle,
+    refund_password_guess,
+)
+from api.schema import ErrorSerializer
+
+
+class UserOutputSerializer(serializers.Serializer[User]):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    first_name = serializers.CharField()
+    last_name = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+
+
+class TokenPairOutputSerializer(serializers.Serializer[TokenPair]):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshInputSerializer(serializers.Serializer[dict[str, str]]):
+    refresh = serializers.CharField()
+
+
+class PublicApi(APIView):
+    """
+    An endpoint anyone may call: the credentials travel in the body.
+
+    No authentication runs, so a stale Authorization header cannot get in the
+    way of logging in again; a 401 still names the Bearer scheme.
+    """
+
+    authentication_classes = ()
+    permission_classes: tuple[type[BasePermission], ...] = (AllowAny,)
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return JWTAuthentication().authenticate_header(request)
+
+
+BAD_CREDENTIALS = OpenApiResponse(
+    ErrorSerializer, "Unknown user, wrong password or inactive user (one answer)."
+)
+BAD_REFRESH = OpenApiResponse(
+    ErrorSerializer, "Invalid, expired, rotated or blacklisted refresh token."
+)
+
+
+class TokenObtainApi(PublicApi):
+    """Exchange a username and password for an access and a refresh token."""
+
+    throttle_classes = (PasswordGuessIpThrottle, PasswordGuessUsernameThrottle)
+
+    class InputSerializer(serializers.Serializer[dict[str, str]]):
+        username = serializers.CharField()
+        password = serializers.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TokenPairOutputSerializer, 401: BAD_CREDENTIALS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = token_obtain(**serializer.validated_data)
+        refund_password_guess(request, self)
+        return Response(TokenPairOutputSerializer(tokens).data)
+
+
+class TokenRefreshApi(PublicApi):
+    """Exchange a refresh token for a new pair; the old refresh token is spent."""
+
+    @extend_schema(
+        request=RefreshInputSerializer,
+        responses={200: TokenPairOutputSerializer, 401: BAD_REFRESH},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = token_refresh(refresh=serializer.validated_data["refresh"])
+        return Response(TokenPairOutputSerializer(tokens).data)
+
+
+class TokenBlacklistApi(PublicApi):
+    """Log out: the refresh token never works again."""
+
+    @extend_schema(
+        request=RefreshInputSerializer,
+        responses={
+            200: OpenApiResponse(description="Logged out; the body is `{}`."),
+            401: BAD_REFRESH,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RefreshInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        token_blacklist(refresh=serializer.validated_data["refresh"])
+        return Response({})
+
+
+class MeApi(APIView):
+    """The signed-in user: read it, or change its email and names."""
+
+    class InputSerializer(serializers.Serializer[User]):
+        email = serializers.EmailField(required=False)
+        first_name = serializers.CharField(
+            required=False, allow_blank=True, max_length=150
+        )
+        last_name = serializers.CharField(
+            required=False, allow_blank=True, max_length=150
+        )
+
+    @extend_schema(responses=UserOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(UserOutputSerializer(cast(User, request.user)).data)
+
+    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    def patch(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = user_update(
+            user=cast(User, request.user), data=dict(serializer.validated_data)
+        )
+        return Response(UserOutputSerializer(user).data)
+
+
+class PasswordChangeApi(APIView):
+    """Change the signed-in user's password; every earlier token stops working."""
+
+    throttle_classes = (PasswordGuessIpThrottle, PasswordGuessUsernameThrottle)
+
+    class InputSerializer(serializers.Serializer[dict[str, str]]):
+        old_password = serializers.CharField(trim_whitespace=False)
+        new_password = serializers.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={204: OpenApiResponse(description="Password changed.")},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user_change_password(user=cast(User, request.user), **serializer.validated_data)
+        refund_password_guess(request, self)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RegistrationIsOpen(BasePermission):
+    """Let anyone in while DJANGO_ALLOW_REGISTRATION is on; else the URL is 404."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not settings.KEEL["ALLOW_REGISTRATION"]:
+            raise Http404
+        return True
+
+
+class RegisterApi(PublicApi):
+    """Create a user (no tokens: log in next); 404 unless registration is on."""
+
+    permission_classes = (RegistrationIsOpen,)
+    throttle_classes = (RegisterThrottle,)
+
+    class InputSerializer(serializers.Serializer[dict[str, str]]):
+        username = serializers.CharField()
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: UserOutputSerializer,
+            404: OpenApiResponse(ErrorSerializer, "Registration is off."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = user_register(**serializer.validated_data)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)

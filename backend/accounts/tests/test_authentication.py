@@ -1,0 +1,225 @@
+"""Who gets in: authentication classes, revocation and tampered tokens."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+
+from django.conf import settings
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import (
+    ME_URL,
+    PASSWORD,
+    PASSWORD_CHANGE_URL,
+    REFRESH_URL,
+    bearer,
+    login,
+)
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a different long passphrase"
+# Every endpoint that is open without a token, and nothing else.
+PUBLIC_ENDPOINTS = {
+    "api/auth/token/",
+    "api/auth/token/refresh/",
+    "api/auth/token/blacklist/",
+    "api/auth/register/",
+    "api/schema/",
+    "api/docs/",
+}
+
+
+def refresh_status(token):
+    return APIClient().post(REFRESH_URL, {"refresh": token}, format="json").status_code
+
+
+def me_status(access):
+    return bearer(access).get(ME_URL).status_code
+
+
+def test_api_authenticates_with_jwt_then_session_and_never_basic():
+    assert settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] == [
+        "accounts.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ]
+
+
+def test_valid_basic_credentials_get_401(user):
+    credentials = base64.b64encode(f"alice:{PASSWORD}".encode()).decode()
+    response = APIClient().get(ME_URL, HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_request_without_credentials_gets_401_with_a_bearer_challenge():
+    response = APIClient().get(ME_URL)
+    assert response.status_code == 401
+    assert response.json() == {
+        "detail": "Authentication credentials were not provided.",
+        "code": "not_authenticated",
+    }
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_session_serves_the_browsable_api_and_needs_csrf_to_write(user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    assert client.get(ME_URL, HTTP_ACCEPT="text/html").status_code == 200
+    response = client.patch(
+        ME_URL, json.dumps({"first_name": "A"}), content_type="application/json"
+    )
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+def api_views(resolver=None, prefix=""):
+    """Yield (route, view class) for every URL under /api/."""
+    for pattern in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from api_views(pattern, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+            # Plain function views (the JSON 404) have no view class to check.
+            view_class = getattr(pattern.callback, "view_class", None)
+            if view_class is not None:
+                yield route, view_class
+
+
+def test_every_api_endpoint_requires_authentication_unless_it_opts_out_visibly():
+    routes = dict(api_views())
+    assert set(routes) >= PUBLIC_ENDPOINTS | {
+        "api/auth/me/",
+        "api/auth/password/change/",
+    }
+    for route, view in routes.items():
+        if route in PUBLIC_ENDPOINTS:
+            declared = {
+                name
+                for klass in view.__mro__[:-1]
+                if klass.__module__.startswith(("accounts", "api"))
+                for name in vars(klass)
+            }
+            assert "permission_classes" in declared, route
+        else:
+            assert list(view.permission_classes) == [IsAuthenticated], route
+            for method in ("get", "post", "patch", "put", "delete"):
+                status = getattr(APIClient(), method)(f"/{route}").status_code
+                assert status in (401, 405), (route, method, status)
+
+
+def test_deactivated_users_access_and_refresh_tokens_are_rejected_at_once(user, tokens):
+    assert me_status(tokens["access"]) == 200
+    user.is_active = False
+    user.save()
+    assert me_status(tokens["access"]) == 401
+    assert refresh_status(tokens["refresh"]) == 401
+
+
+def test_deleted_users_tokens_get_401_not_500(user, tokens):
+    user.delete()
+    assert refresh_status(tokens["refresh"]) == 401
+    assert me_status(tokens["access"]) == 401
+
+
+def test_password_change_revokes_every_token_issued_before_it(user, tokens):
+    other_device = login(APIClient()).json()
+    response = bearer(tokens["access"]).post(
+        PASSWORD_CHANGE_URL,
+        {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
+        format="json",
+    )
+    assert response.status_code == 204
+    for pair in (tokens, other_device):
+        assert me_status(pair["access"]) == 401
+        assert refresh_status(pair["refresh"]) == 401
+    fresh = login(APIClient(), password=NEW_PASSWORD).json()
+    assert me_status(fresh["access"]) == 200
+    assert refresh_status(fresh["refresh"]) == 200
+
+
+def test_password_set_outside_the_api_revokes_tokens_too(user, tokens):
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    assert me_status(tokens["access"]) == 401
+    assert refresh_status(tokens["refresh"]) == 401
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def claims(token):
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def sign(payload, algorithm="HS256", key=None):
+    return jwt.encode(
+        payload, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm=algorithm
+    )
+
+
+def with_header(payload, header, signer=None):
+    """Return a token with a hand-made header, signed by signer or unsigned."""
+    signing_input = (
+        f"{b64(json.dumps(header).encode())}.{b64(json.dumps(payload).encode())}"
+    )
+    signature = signer(signing_input.encode()) if signer else b""
+    return f"{signing_input}.{b64(signature)}"
+
+
+def hs256(message):
+    key = settings.SIMPLE_JWT["SIGNING_KEY"].encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def expired(payload):
+    leeway = settings.SIMPLE_JWT["LEEWAY"]
+    return sign({**payload, "exp": int(time.time()) - leeway - 1})
+
+
+TAMPERINGS = {
+    "alg none": lambda payload: with_header(payload, {"alg": "none", "typ": "JWT"}),
+    "HS512 with the real key": lambda payload: sign(payload, "HS512"),
+    "RS256 header on an HS256 signature": lambda payload: with_header(
+        payload, {"alg": "RS256", "typ": "JWT"}, hs256
+    ),
+    "bad signature": lambda payload: sign(payload, key="another key " * 4),
+    "one second past expiry and leeway": expired,
+}
+
+
+def test_honest_re_signed_token_is_accepted_so_the_tampering_tests_mean_something(
+    tokens,
+):
+    payload = claims(tokens["access"])
+    assert me_status(sign(payload)) == 200
+    assert me_status(with_header(payload, {"alg": "HS256", "typ": "JWT"}, hs256)) == 200
+    assert me_status(sign({**payload, "exp": int(time.time()) + 5})) == 200
+    assert refresh_status(sign(claims(tokens["refresh"]))) == 200
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
+def test_tampered_access_token_gets_401(tokens, tamper):
+    response = bearer(tamper(claims(tokens["access"]))).get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+@pytest.mark.parametrize("tamper", TAMPERINGS.values(), ids=TAMPERINGS.keys())
+def test_tampered_refresh_token_gets_401(tokens, tamper):
+    assert refresh_status(tamper(claims(tokens["refresh"]))) == 401
+
+
+def test_refresh_token_used_as_bearer_token_gets_401(tokens):
+    response = bearer(tokens["refresh"]).get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"

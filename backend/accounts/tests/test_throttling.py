@@ -1,0 +1,180 @@
+"""Brute-force protection: failed password checks per client IP and username."""
+
+import http.client
+import json
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import (
+    PASSWORD,
+    PASSWORD_CHANGE_URL,
+    REGISTER_URL,
+    TOKEN_URL,
+    login,
+    make_user,
+)
+
+pytestmark = pytest.mark.django_db
+
+# The defaults: DJANGO_LOGIN_IP_THROTTLE_RATE and DJANGO_LOGIN_USERNAME_THROTTLE_RATE.
+PER_IP = 10
+PER_USERNAME = 5
+
+
+def fail(client, username="alice", **extra):
+    return login(client, username, "wrong password!", **extra)
+
+
+def assert_throttled(response):
+    assert response.status_code == 429
+    body = response.json()
+    assert body["code"] == "throttled"
+    assert body["detail"].startswith("Request was throttled.")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+@pytest.fixture
+def rest_framework(settings):
+    """Return a function that overrides keys of REST_FRAMEWORK for one test."""
+
+    def override(**values):
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, **values}
+
+    return override
+
+
+def test_failed_logins_are_throttled_per_username(user, api_client):
+    for number in range(PER_USERNAME):
+        response = fail(api_client, REMOTE_ADDR=f"10.0.0.{number}")
+        assert response.status_code == 401
+    # From yet another address, and even with the right password.
+    assert_throttled(login(api_client, REMOTE_ADDR="10.0.1.1"))
+    assert login(api_client, "bob", REMOTE_ADDR="10.0.1.1").status_code == 401
+
+
+def test_username_throttle_is_blind_to_case_and_spacing(user, api_client):
+    fullwidth = "\uff41\uff4c\uff49\uff43\uff45"  # "alice" in fullwidth letters
+    for variant in ("alice", "ALICE", " Alice ", "alice", fullwidth):
+        assert fail(api_client, variant).status_code == 401
+    assert_throttled(fail(api_client, "aLiCe"))
+
+
+def test_failed_logins_are_throttled_per_client_ip(user, api_client):
+    for number in range(PER_IP):
+        assert fail(api_client, f"user{number}").status_code == 401
+    assert_throttled(login(api_client))
+    assert login(api_client, REMOTE_ADDR="10.9.9.9").status_code == 200
+
+
+def test_forged_x_forwarded_for_does_not_escape_the_ip_throttle(user, api_client):
+    for number in range(PER_IP):
+        forged = f"203.0.113.{number}, 198.51.100.{number}"
+        response = fail(api_client, f"user{number}", HTTP_X_FORWARDED_FOR=forged)
+        assert response.status_code == 401
+    assert_throttled(login(api_client, HTTP_X_FORWARDED_FOR="192.0.2.77"))
+
+
+def test_behind_one_trusted_proxy_the_client_ip_is_the_one_it_appended(
+    user, api_client, rest_framework
+):
+    rest_framework(NUM_PROXIES=1)
+    for number in range(PER_IP):
+        # The client forges the first entry; the proxy appends what it saw.
+        forged = f"203.0.113.{number}, 192.0.2.1"
+        response = fail(api_client, f"user{number}", HTTP_X_FORWARDED_FOR=forged)
+        assert response.status_code == 401
+    assert_throttled(login(api_client, HTTP_X_FORWARDED_FOR="192.0.2.1"))
+    assert login(api_client, HTTP_X_FORWARDED_FOR="192.0.2.2").status_code == 200
+
+
+def test_successful_logins_are_not_counted(user, api_client):
+    for _ in range(PER_IP + 1):
+        assert login(api_client).status_code == 200
+    for _ in range(PER_USERNAME):
+        assert fail(api_client).status_code == 401
+    assert_throttled(fail(api_client))
+
+
+def test_throttle_rates_are_read_from_settings_at_request_time(
+    user, api_client, rest_framework
+):
+    rates = {"login_ip": "100/min", "login_username": "2/hour", "register": "1/min"}
+    rest_framework(DEFAULT_THROTTLE_RATES=rates)
+    assert fail(api_client).status_code == 401
+    assert fail(api_client).status_code == 401
+    response = fail(api_client)
+    assert response.status_code == 429
+    assert 3590 <= int(response["Retry-After"]) <= 3600
+
+
+def test_wrong_old_passwords_count_as_failed_logins(user, auth_client):
+    for _ in range(PER_USERNAME):
+        response = auth_client.post(
+            PASSWORD_CHANGE_URL,
+            {"old_password": "wrong password!", "new_password": "whatever it is now"},
+        )
+        assert response.status_code == 400
+    assert_throttled(login(APIClient(), REMOTE_ADDR="10.7.7.7"))
+
+
+def test_registration_is_throttled_per_client_ip(open_registration, api_client):
+    for number in range(10):
+        body = {"username": f"u{number}", "email": "u@example.com", "password": "x"}
+        assert api_client.post(REGISTER_URL, body).status_code == 400
+    body = {"username": "late", "email": "late@example.com", "password": PASSWORD}
+    assert api_client.post(REGISTER_URL, body).status_code == 429
+
+
+def post_login(address, username, password):
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        body = json.dumps({"username": username, "password": password})
+        connection.request(
+            "POST", TOKEN_URL, body, {"Content-Type": "application/json"}
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_get_no_more_than_the_limit_through(live_server):
+    make_user()
+    address = urlsplit(live_server.url)
+    start = threading.Barrier(12)
+    statuses = []
+
+    def guess():
+        start.wait()
+        statuses.append(post_login(address, "alice", "wrong password!"))
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * PER_USERNAME + [429] * (12 - PER_USERNAME)
+
+
+def test_throttle_counts_live_in_redis_where_every_worker_sees_them(
+    user, api_client, redis_cache
+):
+    from django.core.cache import caches
+
+    client, prefix = redis_cache
+    for _ in range(PER_USERNAME):
+        assert fail(api_client).status_code == 401
+    counts = [
+        int(client.get(key))
+        for key in client.scan_iter(f"{prefix}:*_login_*")
+        if not key.endswith(b"_opened")
+    ]
+    assert sorted(counts) == [PER_USERNAME, PER_USERNAME]
+    # A worker that starts now has no memory of its own, only Redis.
+    caches.close_all()
+    del caches["default"]
+    assert_throttled(login(api_client))

@@ -1,0 +1,135 @@
+"""
+Throttles for the endpoints that check a password or create an account.
+
+All state lives in Django's cache (Redis when REDIS_URL is set), so every worker
+counts against the same limits. The client IP is DRF's ``get_ident``: the
+socket's address unless ``NUM_PROXIES`` (DJANGO_NUM_PROXIES) trusted proxies
+stand in front, so a forged X-Forwarded-For header changes nothing.
+"""
+
+import contextlib
+import hashlib
+import unicodedata
+from typing import Any, cast
+
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+
+class LiveRateThrottle(SimpleRateThrottle):
+    """Read the rate from settings when the throttle is made, not at import."""
+
+    # SimpleRateThrottle.__init__ sets these from the rate; the stubs omit them.
+    num_requests: int
+    duration: int
+
+    def get_rate(self) -> str | None:
+        self.THROTTLE_RATES = cast(
+            dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES
+        )
+        return super().get_rate()
+
+
+class PasswordGuessThrottle(LiveRateThrottle):
+    """
+    Limit failed password checks per key to the scope's rate.
+
+    Each attempt is counted before the password is checked, with an atomic
+    increment, so that parallel guesses cannot all pass before the first failure
+    is recorded; the view refunds the attempt when the password was right, so
+    only failures count. The count expires one period after the attempt that
+    opened it.
+    """
+
+    def key_for(self, request: Request) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        ident = self.key_for(request)
+        if ident is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        if self.cache.add(self.key, 1, self.duration):
+            self.cache.set(f"{self.key}_opened", self.now, self.duration)
+            return True
+        try:
+            count = self.cache.incr(self.key)
+        except ValueError:
+            # The count expired between add() and incr(): this attempt is the first.
+            self.cache.set(self.key, 1, self.duration)
+            count = 1
+        return bool(count <= self.num_requests)
+
+    def wait(self) -> float:
+        opened = self.cache.get(f"{self.key}_opened", self.now)
+        return float(max(opened + self.duration - self.now, 1))
+
+    def refund(self, request: Request, view: APIView) -> None:
+        """Uncount request's attempt: its password was right."""
+        if self.rate is None:
+            return
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return
+        # A ValueError means the count has expired already: nothing to refund.
+        with contextlib.suppress(ValueError):
+            self.cache.decr(key)
+
+
+class PasswordGuessIpThrottle(PasswordGuessThrottle):
+    scope = "login_ip"
+
+    def key_for(self, request: Request) -> str | None:
+        ident: str | None = self.get_ident(request)
+        return ident
+
+
+class PasswordGuessUsernameThrottle(PasswordGuessThrottle):
+    """
+    Key on the account whose password is guessed: the signed-in user's, or the
+    username in the body. Usernames are trimmed, NFKC-normalized and case-folded,
+    so that spelling variants of one name share one count, and hashed, so that
+    any length makes a short cache key.
+    """
+
+    scope = "login_username"
+
+    def key_for(self, request: Request) -> str | None:
+        if request.user and request.user.is_authenticated:
+            username: Any = request.user.get_username()
+        else:
+            data = request.data
+            username = data.get("username") if isinstance(data, dict) else None
+        if isinstance(username, bool) or not isinstance(username, str | int | float):
+            return None  # The serializer rejects it before any password is checked.
+        normalized = unicodedata.normalize("NFKC", str(username).strip()).casefold()
+        return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def refund_password_guess(request: Request, view: APIView) -> None:
+    """Refund the attempt that view's password-guess throttles counted for request."""
+    for throttle in view.get_throttles():
+        if isinstance(throttle, PasswordGuessThrottle):
+            throttle.refund(request, view)
+
+
+class RegisterThrottle(LiveRateThrottle):
+    """Limit account creation attempts per client IP."""
+
+    scope = "register"
+
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": self.get_ident(request),
+        }

@@ -1,0 +1,42 @@
+"""Views of the api app itself: the API's description and the JSON 404."""
+
+from typing import Any
+
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+
+
+def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Return keel's JSON 404; /api/ and any unknown path below it end here."""
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def _require_api_docs() -> None:
+    if not settings.KEEL["API_DOCS"]:
+        raise Http404
+
+
+class SchemaApi(SpectacularAPIView):
+    """The OpenAPI 3 schema; 404 when DJANGO_API_DOCS=0."""
+
+    schema = None  # The description does not describe itself.
+    permission_classes = [AllowAny]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        _require_api_docs()
+        super().initial(request, *args, **kwargs)
+
+
+class DocsApi(SpectacularSwaggerView):
+    """Swagger UI for the schema, its assets served by keel; 404 when docs are off."""
+
+    schema = None
+    permission_classes = [AllowAny]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        _require_api_docs()
+        super().initial(request, *args, **kwargs)

@@ -1,0 +1,71 @@
+"""
+OpenAPI generation: drf-spectacular's schema plus the errors keel can return.
+
+Every operation documents the error responses its view can produce, in the
+one error shape, so clients and schemathesis see each status code.
+"""
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from drf_spectacular.utils import Direction, OpenApiResponse
+
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """keel's error body: a message, plus one list of messages per bad field."""
+
+    detail = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input: `detail` or one list of messages per field.",
+    "401": "Missing, invalid or expired credentials.",
+    "403": "Authenticated, but not allowed to do this.",
+    "404": "Not found.",
+    "413": "Request body too large.",
+    "415": "Unsupported media type: send application/json.",
+    "429": "Too many requests; retry after the `Retry-After` header's seconds.",
+    "503": "Database temporarily unavailable.",
+}
+
+
+class AutoSchema(SpectacularAutoSchema):
+    def get_serializer_name(self, serializer: Any, direction: Direction) -> str:
+        """Prefix a view's nested serializer (``MeApi.InputSerializer``) with it."""
+        name: str = super().get_serializer_name(serializer, direction)
+        owner, _, nested = type(serializer).__qualname__.rpartition(".")
+        if owner and nested == name:
+            return owner.removesuffix("Api") + name
+        return name
+
+    def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            responses.setdefault(
+                code,
+                self._get_response_for_code(  # type: ignore[no-untyped-call]
+                    OpenApiResponse(ErrorSerializer, ERROR_DESCRIPTIONS[code]),
+                    code,
+                    direction=direction,
+                ),
+            )
+        return responses
+
+    def _error_codes(self) -> list[str]:
+        codes = ["503"]
+        if self.method in ("POST", "PUT", "PATCH"):
+            codes += ["400", "413", "415"]
+        # Any view that authenticates answers a bad Authorization header with 401.
+        if self.view.get_authenticators():
+            codes.append("401")
+        if not any(isinstance(p, AllowAny) for p in self.view.get_permissions()):
+            codes.append("403")
+        if "{" in self.path:
+            codes.append("404")
+        if self.view.get_throttles():
+            codes.append("429")
+        return sorted(codes)

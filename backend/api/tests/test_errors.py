@@ -1,0 +1,91 @@
+"""Every error under /api/ is JSON in one shape, and bad input never reaches a 500."""
+
+import pytest
+
+from django.core.cache import cache
+
+pytestmark = pytest.mark.urls("api.tests.urls")
+
+ECHO = "/api/test/echo/"
+
+
+@pytest.fixture(autouse=True)
+def _clear_throttles():
+    cache.clear()
+
+
+def assert_json_error(response, status):
+    assert response.status_code == status
+    assert response["Content-Type"].startswith("application/json")
+    assert "detail" in response.json() or status == 400
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_api_path_is_json_404_even_with_debug(client, settings, debug):
+    settings.DEBUG = debug
+    assert_json_error(client.get("/api/no/such/thing/"), 404)
+    assert_json_error(client.get("/api/"), 404)
+
+
+def test_malformed_json_is_400(client):
+    response = client.post(ECHO, "{not json", content_type="application/json")
+    assert_json_error(response, 400)
+
+
+def test_field_errors_name_the_field(client):
+    response = client.post(ECHO, {"name": "x" * 51}, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+
+
+def test_wrong_content_type_is_415(client):
+    response = client.post(ECHO, "name=a", content_type="text/plain")
+    assert_json_error(response, 415)
+
+
+def test_body_over_the_limit_is_413(client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    body = '{"name": "' + "x" * 2048 + '"}'
+    response = client.post(ECHO, body, content_type="application/json")
+    assert_json_error(response, 413)
+
+
+def test_nul_byte_is_400_not_500(client):
+    response = client.post(ECHO, {"name": "a\x00b"}, content_type="application/json")
+    assert response.status_code == 400
+    assert "name" in response.json()
+
+
+def test_unknown_method_is_json_405(client):
+    response = client.generic("BREW", ECHO)
+    assert_json_error(response, 405)
+
+
+def test_throttled_request_is_json_429(client):
+    client.get("/api/test/throttled/")
+    response = client.get("/api/test/throttled/")
+    assert_json_error(response, 429)
+    assert "Retry-After" in response
+
+
+def test_unexpected_error_is_json_500_without_traceback(client):
+    client.raise_request_exception = False
+    response = client.get("/api/test/broken/")
+    assert_json_error(response, 500)
+    assert response.json() == {
+        "detail": "Internal server error.",
+        "code": "server_error",
+    }
+    assert b"Traceback" not in response.content
+    assert b"DJANGO_SECRET_KEY" not in response.content
+
+
+def test_database_down_is_json_503_with_retry_after(client):
+    response = client.get("/api/test/database-down/")
+    assert_json_error(response, 503)
+    assert response["Retry-After"] == "5"
+
+
+def test_disallowed_host_under_api_is_json_400(client):
+    response = client.get("/api/anything/", HTTP_HOST="evil.example.net")
+    assert_json_error(response, 400)

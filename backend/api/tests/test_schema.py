@@ -1,0 +1,94 @@
+"""The OpenAPI description: complete, valid, and its docs served by keel alone."""
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from drf_spectacular.validation import validate_schema
+
+from django.core.management import call_command
+from django.urls import URLPattern, URLResolver, get_resolver
+
+pytestmark = pytest.mark.django_db
+
+# Paths under /api/ that describe the API rather than being part of it.
+UNDESCRIBED = {"/api/schema/", "/api/docs/"}
+
+
+@pytest.fixture
+def schema(client):
+    response = client.get(
+        "/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json"
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def api_routes(resolver=None, prefix="/"):
+    """Yield every concrete route of the URLconf under /api/, as a schema path."""
+    for pattern in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+        if isinstance(pattern, URLResolver):
+            yield from api_routes(pattern, route)
+        elif (
+            isinstance(pattern, URLPattern)
+            and route.startswith("/api/")
+            and "(?P<path>" not in route  # the catch-all JSON 404
+        ):
+            yield re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
+
+
+def test_schema_is_valid_openapi_3(schema):
+    assert schema["openapi"].startswith("3.")
+    validate_schema(schema)
+
+
+def test_schema_generation_has_no_warnings():
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_every_api_endpoint_is_in_the_schema(schema):
+    missing = set(api_routes()) - UNDESCRIBED - set(schema["paths"])
+    assert not missing
+
+
+def test_every_operation_is_described_with_its_errors(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("description") or operation.get("summary"), (
+                f"{method.upper()} {path} has no description: give its view a docstring"
+            )
+            errors = [code for code in operation["responses"] if code >= "400"]
+            assert errors, f"{method.upper()} {path} documents no error response"
+
+
+class AssetCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href") and value:
+                self.urls.append(value)
+
+
+def test_docs_load_with_no_network_beyond_keel(live):
+    status, _, body = live.request("GET", "/api/docs/")
+    assert status == 200
+    page = body.decode()
+    collector = AssetCollector()
+    collector.feed(page)
+    assert collector.urls
+    assert "http://" not in page
+    assert "https://" not in page
+    assert '"validatorUrl": null' in page
+    for url in collector.urls:
+        assert url.startswith("/"), url
+        assert live.request("GET", url)[0] == 200, url
+
+
+def test_api_docs_are_off_with_the_setting(client, settings):
+    settings.KEEL = {**settings.KEEL, "API_DOCS": False}
+    assert client.get("/api/schema/").status_code == 404
+    assert client.get("/api/docs/").status_code == 404

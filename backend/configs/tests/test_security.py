@@ -1,0 +1,193 @@
+"""A production deployment is secure by default: deploy checks, headers, CORS, CSRF."""
+
+import re
+
+import pytest
+
+from django.test import Client
+
+from accounts.models import User
+
+HTTPS = {"HTTP_X_FORWARDED_PROTO": "https", "HTTP_HOST": "api.example.com"}
+APP_ORIGIN = "https://app.example.com"
+
+
+@pytest.fixture
+def production(settings):
+    """The suite's production settings, with the HTTPS redirect on as by default."""
+    settings.ALLOWED_HOSTS = ["api.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.CORS_ALLOWED_ORIGINS = [APP_ORIGIN]
+    settings.CSRF_TRUSTED_ORIGINS = [APP_ORIGIN]
+
+
+def test_production_environment_passes_deploy_checks_at_warning_level(manage, prod_env):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=prod_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hsts_preload_is_an_opt_in(manage, prod_env):
+    expression = "__import__('django.conf').conf.settings.SECURE_HSTS_PRELOAD"
+    code = f"print({expression})"
+    off = manage("shell", "--no-imports", "-c", code, env=prod_env)
+    assert off.stdout.strip() == "False"
+    prod_env["DJANGO_HSTS_PRELOAD"] = "1"
+    on = manage("shell", "--no-imports", "-c", code, env=prod_env)
+    assert on.stdout.strip() == "True"
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=prod_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "short-but-random-Zq8",
+        "django-insecure-" + "k3y" * 20,
+        "a" * 60,
+    ],
+)
+def test_weak_secret_key_is_refused_with_debug_off(manage, prod_env, key):
+    prod_env["DJANGO_SECRET_KEY"] = key
+    result = manage("check", env=prod_env)
+    assert result.returncode == 1
+    assert "DJANGO_SECRET_KEY is too weak for production" in result.stderr
+    assert key not in result.stderr
+
+
+def test_weak_secret_key_is_tolerated_with_debug_on(manage, prod_env):
+    prod_env.update(DJANGO_DEBUG="1", DJANGO_SECRET_KEY="dev-key-Zq8")
+    assert manage("check", env=prod_env).returncode == 0
+
+
+def test_responses_behind_the_proxy_carry_the_security_headers(client, production):
+    response = client.get("/admin/login/", **HTTPS)
+    assert response.status_code == 200
+    assert response["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains"
+    )
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_plain_http_is_redirected_to_https(client, production):
+    response = client.get("/admin/login/", HTTP_HOST="api.example.com")
+    assert response.status_code == 301
+    assert response["Location"] == "https://api.example.com/admin/login/"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_are_not_redirected(client, production, path):
+    assert client.get(path, HTTP_HOST="api.example.com").status_code == 200
+
+
+def test_unknown_host_is_400(client, production):
+    response = client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="https")
+    assert response.status_code == 400
+    response = client.get(
+        "/api/", HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="evil.example.net"
+    )
+    assert response.status_code == 400
+
+
+def preflight(client, origin):
+    return client.options(
+        "/api/auth/me/",
+        HTTP_ORIGIN=origin,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization",
+        **HTTPS,
+    )
+
+
+def test_preflight_from_allowlisted_origin_is_answered_with_that_origin(
+    client, production
+):
+    response = preflight(client, APP_ORIGIN)
+    assert response["Access-Control-Allow-Origin"] == APP_ORIGIN
+    assert "authorization" in response["Access-Control-Allow-Headers"]
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example.com",
+        "null",
+        "http://app.example.com",
+        "https://app.example.com.evil.com",
+        "https://evilapp.example.com",
+        "https://app.example.com:8443",
+    ],
+)
+def test_preflight_from_any_other_origin_gets_no_allow_origin(
+    client, production, origin
+):
+    response = preflight(client, origin)
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_wildcard_origin_is_never_sent(client, production, settings):
+    for origin in (APP_ORIGIN, "https://evil.example.com"):
+        response = client.get("/healthz", HTTP_ORIGIN=origin, **HTTPS)
+        assert response.get("Access-Control-Allow-Origin") != "*"
+        response = preflight(client, origin)
+        assert response.get("Access-Control-Allow-Origin") != "*"
+    assert not getattr(settings, "CORS_ALLOW_ALL_ORIGINS", False)
+
+
+@pytest.fixture
+def csrf_client():
+    """Return a client that enforces CSRF like a browser (the default skips it)."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def admin_user(db):
+    return User.objects.create_superuser(
+        "root", "root@example.com", "a-long-admin-pw-1"
+    )
+
+
+def login_form(client):
+    page = client.get("/admin/login/", **HTTPS)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content)
+    assert token
+    return {
+        "csrfmiddlewaretoken": token.group(1).decode(),
+        "username": "root",
+        "password": "a-long-admin-pw-1",
+        "next": "/admin/",
+    }
+
+
+def test_admin_login_works_over_https_behind_the_proxy(
+    csrf_client, production, admin_user
+):
+    client = csrf_client
+    form = login_form(client)
+    response = client.post(
+        "/admin/login/",
+        form,
+        HTTP_ORIGIN="https://api.example.com",
+        HTTP_REFERER="https://api.example.com/admin/login/",
+        **HTTPS,
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert response.cookies["sessionid"]["secure"]
+    assert response.cookies["sessionid"]["httponly"]
+    assert response.cookies["sessionid"]["samesite"] == "Lax"
+
+
+def test_admin_login_from_a_foreign_origin_is_403(csrf_client, production, admin_user):
+    client = csrf_client
+    form = login_form(client)
+    response = client.post(
+        "/admin/login/",
+        form,
+        HTTP_ORIGIN="https://evil.example.com",
+        HTTP_REFERER="https://evil.example.com/",
+        **HTTPS,
+    )
+    assert response.status_code == 403

@@ -1,0 +1,1 @@
+"""Support for keel's test suite and benchmark: a throwaway PostgreSQL server."""
