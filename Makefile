@@ -6,7 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
-COMPOSE ?= podman-compose
+# The podman-compose pinned in the dev group, the one make e2e exercises.
+COMPOSE ?= $(BIN)/podman-compose
+PROD_FILES := -f podman-compose.yml -f podman-compose.prod.yml
 DB_PUBLISH_PORT ?= 5432
 export DB_PUBLISH_PORT
 
@@ -15,10 +17,16 @@ LINT_ENV := DJANGO_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=lo
 	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: help env install lint test dev up down
+# The host's view of the stack's PostgreSQL, for the servers run on the host.
+HOST_DB := DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-$(DB_PUBLISH_PORT)}
+# Files the dev server writes into ./backend belong to the checkout's owner;
+# under rootless Podman the container's root already is the user running it.
+DEV_USER := $${KEEL_DEV_USER:-$$(if [ "$$(podman info --format '{{.Host.Security.Rootless}}' 2>/dev/null)" = true ]; then echo 0:0; else stat -c %u:%g backend; fi)}
+
+.PHONY: help env install lint test dev serve up prod down kube kube-down e2e
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 env: ## Write backend/.env and backend/db.env with fresh secrets (never overwrites).
 	@$(PYTHON) scripts/make_env.py
@@ -43,12 +51,34 @@ test: lint ## Lint, then the whole test suite on a real PostgreSQL.
 
 dev: env install ## Django's dev server on 127.0.0.1:8000 against the stack's PostgreSQL.
 	$(COMPOSE) up -d db
-	cd backend && DB_HOST=127.0.0.1 DB_PORT=$(DB_PUBLISH_PORT) ../$(BIN)/python manage.py migrate
-	cd backend && DB_HOST=127.0.0.1 DB_PORT=$(DB_PUBLISH_PORT) ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	cd backend && $(HOST_DB) ../$(BIN)/python manage.py wait_for_db && $(HOST_DB) ../$(BIN)/python manage.py migrate_locked
+	cd backend && $(HOST_DB) ../$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-up: env ## The podman-compose stack, reachable on 127.0.0.1:8000.
-	$(COMPOSE) up -d --build
-	@echo "keel is starting on http://127.0.0.1:8000/admin/ (logs: $(COMPOSE) logs -f backend)"
+serve: env install ## keel's production server (bin/serve) on 127.0.0.1:8000 against the stack's PostgreSQL.
+	$(COMPOSE) up -d db
+	cd backend && $(HOST_DB) ../$(BIN)/python manage.py wait_for_db && $(HOST_DB) ../$(BIN)/python manage.py migrate_locked
+	cd backend && $(HOST_DB) KEEL_HOST=$${KEEL_HOST:-127.0.0.1} PATH="$(abspath $(BIN)):$$PATH" bin/serve
 
-down: ## Stop the stack (volumes are kept).
-	$(COMPOSE) down
+up: env install ## The development stack (runserver, source bind-mounted) on 127.0.0.1:8000.
+	KEEL_DEV_USER=$(DEV_USER) $(COMPOSE) up -d --build
+	@echo "keel is starting on http://127.0.0.1:$${BACKEND_PUBLISH_PORT:-8000}/admin/ (logs: $(COMPOSE) logs -f backend)"
+
+prod: env install ## The production stack (podman-compose.prod.yml: granian, read-only) on 127.0.0.1:8000.
+	$(COMPOSE) $(PROD_FILES) up -d --build
+	@echo "keel is starting on http://127.0.0.1:$${BACKEND_PUBLISH_PORT:-8000}/admin/ (logs: $(COMPOSE) logs -f backend)"
+
+down: install ## Stop the stack, development or production (volumes are kept).
+	$(COMPOSE) --profile redis down
+
+kube: env install ## deploy/kube.yaml with podman kube play, secrets from the env files.
+	$(COMPOSE) $(PROD_FILES) build backend
+	$(BIN)/python scripts/kube_secrets.py podman
+	podman network exists keel || podman network create keel
+	podman kube play --replace --network keel deploy/kube.yaml
+
+kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
+	podman kube play --down deploy/kube.yaml
+	podman secret rm keel-backend keel-db
+
+e2e: install ## Run it all in Podman: image, both stacks, kube (e2e/run.py; root on a bare host).
+	$(BIN)/python e2e/run.py

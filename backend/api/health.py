@@ -5,6 +5,8 @@ Each check returns None when healthy, else a short reason that never holds a
 secret (no connection string, no password).
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -14,8 +16,15 @@ from django.db.migrations.executor import MigrationExecutor
 _migrations_applied = False
 
 
-def database_error() -> str | None:
-    """Return why PostgreSQL does not answer a query, or None when it does."""
+def database_error(detail: bool = False) -> str | None:
+    """
+    Return why PostgreSQL does not answer a query, or None when it does.
+
+    With detail, the reason adds the driver's first line, which may name the
+    host, port or role but never the password (masked if it appears): for
+    operators' logs, such as ``manage.py wait_for_db``'s, not for /readyz,
+    which anyone can read.
+    """
     connection = connections[DEFAULT_DB_ALIAS]
     try:
         with connection.cursor() as cursor:
@@ -24,7 +33,12 @@ def database_error() -> str | None:
     except DatabaseError as error:
         # A broken connection must not be reused by the next check.
         connection.close()
-        return f"database unavailable ({type(error).__name__})"
+        if not detail:
+            return f"database unavailable ({type(error).__name__})"
+        lines = str(error).strip().splitlines() or [""]
+        password = connection.settings_dict.get("PASSWORD") or ""
+        first = lines[0].replace(password, "***") if password else lines[0]
+        return f"database unavailable ({type(error).__name__}: {first[:200]})"
     return None
 
 
@@ -57,7 +71,7 @@ def cache_error() -> str | None:
 
 def readiness() -> dict[str, str]:
     """Return each check's name with "ok" or its failure reason."""
-    checks = {"database": database_error}
+    checks: dict[str, Callable[[], str | None]] = {"database": database_error}
     if settings.REDIS_URL:
         checks["cache"] = cache_error
     results = {name: check() or "ok" for name, check in checks.items()}

@@ -1,0 +1,55 @@
+"""
+``manage.py migrate_locked``: ``migrate`` under a PostgreSQL advisory lock.
+
+Every replica's entrypoint runs it at start. The lock makes the second of two
+replicas starting together wait until the first has migrated, then find
+nothing left to apply, instead of racing it through the same migrations.
+"""
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS, connections
+
+# Any constant 64-bit key works; PostgreSQL scopes advisory locks per database.
+# This one is "keelmigr" in ASCII, so it can be recognised in pg_locks.
+MIGRATION_LOCK_ID = int.from_bytes(b"keelmigr", "big")
+
+
+class Command(BaseCommand):
+    help = "Run migrate while holding a PostgreSQL advisory lock (one at a time)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--database",
+            default=DEFAULT_DB_ALIAS,
+            help="The database alias to migrate (default: default).",
+        )
+
+    def handle(self, *args: Any, database: str, **options: Any) -> None:
+        connection = connections[database]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK_ID])
+            (acquired,) = cursor.fetchone()
+            if not acquired:
+                self.stdout.write(
+                    "migrate_locked: another process is migrating; waiting for it."
+                )
+                # A session-level lock: held across migrate's own transactions.
+                cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_ID])
+        try:
+            call_command(
+                "migrate",
+                database=database,
+                interactive=False,
+                verbosity=options["verbosity"],
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
+        finally:
+            # Ending the session would release the lock too; a long-lived
+            # connection is why it is released explicitly.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_ID])

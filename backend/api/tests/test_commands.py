@@ -1,0 +1,89 @@
+"""
+The entrypoint's management commands: wait_for_db and migrate_locked.
+
+wait_for_db's failures are tested through bin/entrypoint, in
+configs/tests/test_server.py.
+"""
+
+import io
+import threading
+import time
+
+import pytest
+
+from django.core.management import call_command
+from django.db import connection, connections
+
+from api.management.commands.migrate_locked import MIGRATION_LOCK_ID
+
+
+@pytest.mark.django_db
+def test_wait_for_db_returns_at_once_when_the_database_is_up():
+    out = io.StringIO()
+    call_command("wait_for_db", "--timeout", "5", stdout=out)
+    assert out.getvalue() == ""
+
+
+def advisory_lock_waiters():
+    """Return how many sessions wait for the migration lock."""
+    high, low = MIGRATION_LOCK_ID >> 32, MIGRATION_LOCK_ID & 0xFFFFFFFF
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = %s AND objid = %s AND NOT granted",
+            [high, low],
+        )
+        return cursor.fetchone()[0]
+
+
+def lock_is_free():
+    """Return whether another session can take the migration lock now."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK_ID])
+            (acquired,) = cursor.fetchone()
+            if acquired:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_ID])
+            return acquired
+    finally:
+        other.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_locked_waits_for_a_migration_in_progress():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_ID])
+    out = io.StringIO()
+
+    def migrate():
+        try:
+            call_command("migrate_locked", stdout=out)
+        finally:
+            connections.close_all()
+
+    replica = threading.Thread(target=migrate)
+    replica.start()
+    try:
+        deadline = time.monotonic() + 10
+        while advisory_lock_waiters() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert advisory_lock_waiters() == 1
+        assert replica.is_alive()
+        assert "No migrations to apply" not in out.getvalue()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_ID])
+        replica.join(timeout=30)
+    assert not replica.is_alive()
+    assert "another process is migrating" in out.getvalue()
+    assert "No migrations to apply" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_locked_migrates_and_releases_the_lock():
+    out = io.StringIO()
+    call_command("migrate_locked", stdout=out)
+    assert "No migrations to apply" in out.getvalue()
+    assert "another process" not in out.getvalue()
+    assert lock_is_free()

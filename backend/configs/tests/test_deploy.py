@@ -1,0 +1,249 @@
+"""
+The deployments agree: Quadlet units and kube.yaml run what compose runs.
+
+The compose side is podman-compose's own merge of podman-compose.yml and
+podman-compose.prod.yml (`config`, dry run: no Podman needed), so the test
+reads the production stack exactly as podman-compose would start it.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from configs.tests.conftest import BACKEND
+
+ROOT = BACKEND.parent
+QUADLET = ROOT / "deploy" / "quadlet"
+QUADLET_GENERATOR = Path("/usr/libexec/podman/quadlet")
+# The Quadlet units read copies of the compose stack's env files.
+ENV_FILE_COPIES = {
+    "backend/.env": "/etc/keel/backend.env",
+    "backend/db.env": "/etc/keel/db.env",
+}
+
+
+def production_compose():
+    """Return the production stack as podman-compose merges and interpolates it."""
+    podman_compose = Path(sys.executable).with_name("podman-compose")
+    completed = subprocess.run(
+        [
+            str(podman_compose),
+            "--dry-run",
+            "-f",
+            "podman-compose.yml",
+            "-f",
+            "podman-compose.prod.yml",
+            "config",
+        ],
+        cwd=ROOT,
+        # No variables set: every ${VAR:-default} takes its default.
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return yaml.safe_load(completed.stdout)
+
+
+def read_unit(path):
+    """Return a unit file as {section: {key: [values]}} (keys may repeat)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    section: dict[str, list[str]] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        section.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+def systemd_unescape(value):
+    """Return value as systemd passes it on: $$ is a literal $."""
+    return value.replace("$$", "$")
+
+
+def compose_health_words(healthcheck):
+    kind, *rest = healthcheck["test"]
+    if kind == "CMD-SHELL":
+        return shlex.split(rest[0])
+    assert kind == "CMD"
+    return rest
+
+
+def podman_args(container):
+    return shlex.split(" ".join(container.get("PodmanArgs", [])))
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return production_compose()["services"]
+
+
+@pytest.fixture(scope="module")
+def units():
+    return {path.name: read_unit(path) for path in QUADLET.iterdir()}
+
+
+def test_quadlet_runs_the_compose_images_and_commands(compose, units):
+    backend = units["keel-backend.container"]["Container"]
+    db = units["keel-db.container"]["Container"]
+    assert backend["Image"] == [compose["backend"]["image"]]
+    assert db["Image"] == [compose["db"]["image"]]
+    assert shlex.split(backend["Exec"][0]) == compose["backend"]["command"]
+    assert "Exec" not in db and "command" not in compose["db"]
+
+
+def test_quadlet_reads_the_same_env_files(compose, units):
+    for service, unit in (("backend", "keel-backend"), ("db", "keel-db")):
+        container = units[f"{unit}.container"]["Container"]
+        expected = [ENV_FILE_COPIES[path] for path in compose[service]["env_file"]]
+        assert container["EnvironmentFile"] == expected
+
+
+def test_quadlet_sets_the_compose_environment_and_reaches_the_database(compose, units):
+    backend = units["keel-backend.container"]["Container"]
+    environment = dict(item.split("=", 1) for item in backend["Environment"])
+    # DB_HOST differs by design: compose's service name is in backend/.env.
+    db_host = environment.pop("DB_HOST")
+    assert db_host == units["keel-db.container"]["Container"]["ContainerName"][0]
+    assert environment == compose["backend"]["environment"]
+
+
+def test_quadlet_keeps_the_database_in_the_same_volume(compose, units):
+    (compose_volume,) = compose["db"]["volumes"]
+    _, target = compose_volume.split(":", 1)
+    (volume,) = units["keel-db.container"]["Container"]["Volume"]
+    source, quadlet_target = volume.split(":", 1)
+    assert quadlet_target == target
+    assert source in units
+    assert source.endswith(".volume")
+
+
+def test_quadlet_puts_both_containers_on_one_network(compose, units):
+    networks = {
+        tuple(units[name]["Container"]["Network"])
+        for name in ("keel-backend.container", "keel-db.container")
+    }
+    assert networks == {("keel.network",)}
+    assert "keel.network" in units
+    # compose: both services on the project's default network.
+    for service in ("backend", "db"):
+        assert "network_mode" not in compose[service]
+        assert set(compose[service].get("networks", {"default": None})) == {"default"}
+
+
+@pytest.mark.parametrize(
+    ("service", "unit"), [("backend", "keel-backend"), ("db", "keel-db")]
+)
+def test_quadlet_health_command_is_the_compose_one(compose, units, service, unit):
+    container = units[f"{unit}.container"]["Container"]
+    healthcheck = compose[service]["healthcheck"]
+    quadlet_words = shlex.split(systemd_unescape(container["HealthCmd"][0]))
+    assert quadlet_words == compose_health_words(healthcheck)
+    for key, compose_key in (
+        ("HealthInterval", "interval"),
+        ("HealthTimeout", "timeout"),
+        ("HealthRetries", "retries"),
+        ("HealthStartPeriod", "start_period"),
+    ):
+        assert container.get(key) == (
+            [str(healthcheck[compose_key])] if compose_key in healthcheck else None
+        )
+
+
+def test_quadlet_backend_is_hardened_like_the_compose_one(compose, units):
+    backend = units["keel-backend.container"]["Container"]
+    service = compose["backend"]
+    assert service["read_only"] is True and backend["ReadOnly"] == ["true"]
+    assert service["cap_drop"] == ["ALL"] and backend["DropCapability"] == ["all"]
+    assert "no-new-privileges" in service["security_opt"]
+    assert backend["NoNewPrivileges"] == ["true"]
+    assert f"{backend['User'][0]}:{backend['Group'][0]}" == service["user"]
+    assert backend["PublishPort"] == service["ports"]
+    args = podman_args(backend)
+    limits = service["deploy"]["resources"]["limits"]
+    assert service["tmpfs"] == [args[args.index("--tmpfs") + 1]]
+    assert args[args.index("--memory") + 1] == limits["memory"]
+    assert args[args.index("--cpus") + 1] == limits["cpus"]
+    assert args[args.index("--pids-limit") + 1] == str(service["pids_limit"])
+    grace = int(service["stop_grace_period"].removesuffix("s"))
+    assert args[args.index("--stop-timeout") + 1] == str(grace)
+
+
+def test_quadlet_has_no_bind_mount_or_published_database(compose, units):
+    assert "volumes" not in compose["backend"]
+    assert "ports" not in compose["db"]
+    assert "Volume" not in units["keel-backend.container"]["Container"]
+    assert "PublishPort" not in units["keel-db.container"]["Container"]
+
+
+def test_flushexpiredtokens_runs_daily_in_the_backend_container(units):
+    timer = units["keel-flushexpiredtokens.timer"]
+    service = units["keel-flushexpiredtokens.service"]["Service"]
+    assert timer["Timer"]["OnCalendar"] == ["daily"]
+    assert timer["Timer"]["Persistent"] == ["true"]
+    container = units["keel-backend.container"]["Container"]["ContainerName"][0]
+    words = shlex.split(service["ExecStart"][0])
+    assert words[1:4] == ["exec", container, "python"]
+    assert words[4:] == ["manage.py", "flushexpiredtokens"]
+
+
+def test_kube_backend_runs_the_compose_command_and_hardening(compose):
+    documents = list(yaml.safe_load_all((ROOT / "deploy" / "kube.yaml").read_text()))
+    deployment = next(d for d in documents if d and d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == compose["backend"]["command"]
+    environment = {item["name"]: item["value"] for item in container["env"]}
+    assert environment.pop("DB_HOST") in {d["metadata"]["name"] for d in documents}
+    environment.pop("DB_PORT")
+    assert environment == compose["backend"]["environment"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["capabilities"]["drop"] == ["ALL"]
+    assert security["allowPrivilegeEscalation"] is False
+
+
+def podman_version():
+    podman = shutil.which("podman")
+    if podman is None:
+        return None
+    output = subprocess.run(
+        [podman, "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    match = re.search(r"(\d+)\.(\d+)", output)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def test_quadlet_generator_accepts_the_units(tmp_path):
+    version = podman_version()
+    if version is None or version < (4, 4) or not QUADLET_GENERATOR.exists():
+        pytest.skip(
+            f"needs Podman 4.4 or newer with Quadlet (found {version or 'no podman'};"
+            " Debian 12 ships 4.3, which has none)"
+        )
+    for unit in QUADLET.glob("*.*"):
+        if unit.suffix in (".container", ".volume", ".network"):
+            shutil.copy(unit, tmp_path)
+    completed = subprocess.run(
+        [str(QUADLET_GENERATOR), "-dryrun"],
+        env={**os.environ, "QUADLET_UNIT_DIRS": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    for name in ("keel-backend.service", "keel-db.service", "keel-network.service"):
+        assert name in completed.stdout

@@ -1,0 +1,238 @@
+"""bin/serve and bin/entrypoint: the commands the production container runs."""
+
+import http.client
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from django.db import connection
+
+from configs.tests.conftest import BACKEND
+from testing.postgres import free_port
+
+BIN = BACKEND / "bin"
+
+# A WSGI app whose request lasts until the test says so, to be in flight at
+# the moment the server gets SIGTERM.
+SLOW_APP = """
+import os
+import time
+from pathlib import Path
+
+
+def app(environ, start_response):
+    Path(os.environ["KEEL_TEST_STARTED"]).touch()
+    release = Path(os.environ["KEEL_TEST_RELEASE"])
+    deadline = time.monotonic() + 10
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"finished" if release.exists() else b"never released"]
+"""
+
+
+def script_env(**overrides):
+    """Return the suite's environment with this virtualenv's tools first on PATH."""
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    return {**os.environ, "PATH": path, **overrides}
+
+
+def wait_for(condition, what, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def start_server(tmp_path, *args, **env):
+    port = free_port()
+    log = tmp_path / "server.log"
+    server = subprocess.Popen(
+        [str(BIN / "serve"), *args],
+        env=script_env(KEEL_HOST="127.0.0.1", KEEL_PORT=str(port), **env),
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+    def up():
+        if server.poll() is not None:
+            pytest.fail(f"the server exited: {log.read_text()}")
+        return listening(port)
+
+    wait_for(up, "the server to listen")
+    return server, port, log
+
+
+def stop(server):
+    if server.poll() is None:
+        server.kill()
+        server.wait()
+
+
+def get(port, path, timeout=15):
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        client.request("GET", path)
+        response = client.getresponse()
+        return response.status, response.read()
+    finally:
+        client.close()
+
+
+def test_serve_runs_keel_as_its_own_process(tmp_path):
+    server, port, log = start_server(tmp_path, WEB_WORKERS="1")
+    try:
+        assert get(port, "/api/")[0] == 404
+        # exec, not a child: the server is the process the container signals.
+        assert f"main PID: {server.pid}" in log.read_text()
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=15) == 0
+    finally:
+        stop(server)
+
+
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
+    (tmp_path / "slowapp.py").write_text(SLOW_APP)
+    started, release = tmp_path / "started", tmp_path / "release"
+    server, port, log = start_server(
+        tmp_path,
+        "slowapp:app",
+        PYTHONPATH=str(tmp_path),
+        WEB_WORKERS="1",
+        KEEL_TEST_STARTED=str(started),
+        KEEL_TEST_RELEASE=str(release),
+    )
+    result = {}
+
+    def request():
+        result["response"] = get(port, "/")
+
+    client = threading.Thread(target=request)
+    try:
+        client.start()
+        wait_for(started.exists, "the request to reach the app")
+        server.send_signal(signal.SIGTERM)
+        wait_for(lambda: "Shutting down" in log.read_text(), "the server to stop")
+        release.touch()
+        client.join(timeout=15)
+        assert result["response"] == (200, b"finished")
+        assert server.wait(timeout=15) == 0
+    finally:
+        release.touch()
+        stop(server)
+
+
+@pytest.mark.parametrize("name", ["KEEL_PORT", "WEB_WORKERS", "WEB_THREADS"])
+def test_serve_names_a_variable_that_is_not_a_number(name):
+    completed = subprocess.run(
+        [str(BIN / "serve")],
+        env=script_env(**{name: "four"}),
+        capture_output=True,
+        text=True,
+        timeout=15,
+        check=False,
+    )
+    assert completed.returncode == 2
+    assert f"serve: {name} must be a whole number" in completed.stderr
+
+
+def run_entrypoint(*command, **env):
+    # The suite's own database, created for this session by pytest-django.
+    database = connection.settings_dict["NAME"]
+    return subprocess.run(
+        [str(BIN / "entrypoint"), *command],
+        env=script_env(DB_NAME=database, **env),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.mark.django_db
+def test_entrypoint_migrates_then_becomes_the_command():
+    # sh -c 'echo $$' prints its own PID: equal to the entrypoint's after exec.
+    process = subprocess.Popen(
+        [str(BIN / "entrypoint"), "sh", "-c", "echo pid=$$"],
+        env=script_env(DB_NAME=connection.settings_dict["NAME"]),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert "No migrations to apply" in stdout
+    assert re.search(rf"^pid={process.pid}$", stdout, flags=re.MULTILINE)
+
+
+@pytest.mark.django_db
+def test_entrypoint_skips_migrations_with_keel_migrate_0():
+    completed = run_entrypoint("echo", "served", KEEL_MIGRATE="0")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "served"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("KEEL_MIGRATE", "yes"), ("DB_WAIT_TIMEOUT", "1m")]
+)
+def test_entrypoint_names_a_bad_variable(name, value):
+    completed = run_entrypoint("echo", "served", **{name: value})
+    assert completed.returncode == 2
+    assert f"entrypoint: {name} must be" in completed.stderr
+    assert "served" not in completed.stdout
+
+
+def test_entrypoint_gives_up_when_the_database_never_answers():
+    started = time.monotonic()
+    completed = run_entrypoint(
+        "echo",
+        "served",
+        DB_HOST="127.0.0.1",
+        DB_PORT=str(free_port()),
+        DB_WAIT_TIMEOUT="1",
+    )
+    elapsed = time.monotonic() - started
+    assert completed.returncode == 1
+    assert "waiting up to 1 s" in completed.stdout
+    assert "did not answer within 1 s" in completed.stderr
+    assert "OperationalError" in completed.stderr
+    assert "refused" in completed.stderr
+    assert "DB_WAIT_TIMEOUT" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "served" not in completed.stdout
+    # Django's start-up takes part of this; the wait itself is bounded by 1 s.
+    assert elapsed < 1 + 5
+
+
+def test_entrypoint_never_prints_the_database_password():
+    password = f"pw{secrets.token_hex(8)}"
+    # An unresolvable host whose name holds the password, so that the driver's
+    # message would show it if nothing masked it.
+    completed = run_entrypoint(
+        "echo",
+        "served",
+        DB_HOST=f"{password}.invalid",
+        DB_PASSWORD=password,
+        DB_WAIT_TIMEOUT="0",
+    )
+    assert completed.returncode == 1
+    assert "***" in completed.stderr
+    assert password not in completed.stderr + completed.stdout
