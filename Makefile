@@ -23,7 +23,7 @@ HOST_DB := DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-$(DB_PUBLISH_PORT)
 # under rootless Podman the container's root already is the user running it.
 DEV_USER := $${KEEL_DEV_USER:-$$(if [ "$$(podman info --format '{{.Host.Security.Rootless}}' 2>/dev/null)" = true ]; then echo 0:0; else stat -c %u:%g backend; fi)}
 
-.PHONY: help env install lint test dev serve up prod down kube kube-down e2e
+.PHONY: help env install lint test dev serve up prod down kube kube-down e2e bench
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,3 +82,8 @@ kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
 
 e2e: install ## Run it all in Podman: image, both stacks, kube (e2e/run.py; root on a bare host).
 	$(BIN)/python e2e/run.py
+
+bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null; } \
+		|| { echo "make bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
+	$(BIN)/python bench/run.py

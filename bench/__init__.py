@@ -1,0 +1,1 @@
+"""keel's benchmark: keel's production server against a peer's defaults."""
