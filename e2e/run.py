@@ -648,6 +648,10 @@ def check_production(stack: Stack, port: int, timings: Timings) -> None:
         signed_in = {**HTTPS, "Cookie": f"sessionid={session}"}
         backend_started = state(backend, "{{.State.StartedAt}}")
         db_started = state(db, "{{.State.StartedAt}}")
+        expect(
+            run("podman", "healthcheck", "run", backend, check=False).returncode == 0,
+            "the backend's healthcheck (bin/probe /readyz) passes",
+        )
         stack.compose("stop", "db")
         began = time.monotonic()
         outage = request(port, "GET", "/admin/", headers=signed_in).status
@@ -655,6 +659,16 @@ def check_production(stack: Stack, port: int, timings: Timings) -> None:
             outage == 500,
             f"with the database stopped the admin fails fast ({outage} after "
             f"{time.monotonic() - began:.1f} s), it does not hang",
+        )
+        ready = request(port, "GET", "/readyz").status
+        alive = request(port, "GET", "/healthz").status
+        expect(
+            (ready, alive) == (503, 200),
+            f"with the database stopped /readyz is {ready} and /healthz {alive}",
+        )
+        expect(
+            run("podman", "healthcheck", "run", backend, check=False).returncode != 0,
+            "the backend's healthcheck fails while the database is down",
         )
         stack.compose("start", "db")
         seconds = wait_until(
@@ -682,9 +696,9 @@ def check_production(stack: Stack, port: int, timings: Timings) -> None:
         )
         started_at = time.monotonic()
         stack.compose("start", "backend")
-        wait_until("the restarted backend", answers(port), timeout=60)
+        wait_until("the restarted backend", answers(port, "/readyz", 200), timeout=60)
         took = time.monotonic() - started_at
-        figure(f"backend container start to first answer, database up: {took:.1f} s")
+        figure(f"backend container start to /readyz 200, database up: {took:.1f} s")
 
 
 def production(copy: Path, images: dict[str, str], timings: Timings) -> None:
