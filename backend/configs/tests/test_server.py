@@ -30,7 +30,7 @@ from pathlib import Path
 
 
 def app(environ, start_response):
-    Path(os.environ["KEEL_TEST_STARTED"]).touch()
+    Path(os.environ["KEEL_TEST_STARTED"]).write_text(str(os.getpid()))
     release = Path(os.environ["KEEL_TEST_RELEASE"])
     deadline = time.monotonic() + 10
     while not release.exists() and time.monotonic() < deadline:
@@ -236,3 +236,51 @@ def test_entrypoint_never_prints_the_database_password():
     assert completed.returncode == 1
     assert "***" in completed.stderr
     assert password not in completed.stderr + completed.stdout
+
+
+def worker_pids(server):
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    return [int(pid) for pid in children.read_text().split()]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_a_worker_killed_mid_request_does_not_take_the_server_down(tmp_path):
+    (tmp_path / "slowapp.py").write_text(SLOW_APP)
+    started, release = tmp_path / "started", tmp_path / "release"
+    server, port, log = start_server(
+        tmp_path,
+        "slowapp:app",
+        PYTHONPATH=str(tmp_path),
+        WEB_WORKERS="2",
+        KEEL_TEST_STARTED=str(started),
+        KEEL_TEST_RELEASE=str(release),
+    )
+    outcome = {}
+
+    def doomed_request():
+        try:
+            outcome["response"] = get(port, "/")
+        except OSError as error:
+            outcome["error"] = error
+
+    client = threading.Thread(target=doomed_request)
+    try:
+        wait_for(lambda: len(worker_pids(server)) == 2, "two workers")
+        client.start()
+        wait_for(lambda: started.exists() and started.read_text(), "a worker")
+        victim = int(started.read_text())  # the worker holding the request
+        assert victim in worker_pids(server)
+        os.kill(victim, signal.SIGKILL)
+        client.join(timeout=15)
+        assert "response" not in outcome or outcome["response"][0] != 200
+        assert server.poll() is None, log.read_text()
+        release.touch()
+        wait_for(
+            lambda: len(worker_pids(server)) == 2 and victim not in worker_pids(server),
+            "the killed worker to be replaced",
+        )
+        statuses = [get(port, "/")[0] for _ in range(10)]
+        assert statuses == [200] * 10
+    finally:
+        release.touch()
+        stop(server)
