@@ -60,6 +60,19 @@ def test_a_non_string_where_a_string_is_expected_is_400(client, name):
     assert list(response.json()) == ["name"]
 
 
+def test_max_length_counts_the_whitespace_that_is_trimmed(client):
+    # The schema's maxLength is of the value sent, so the limit is checked first.
+    response = client.post(
+        ECHO, {"name": " " + "x" * 50}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+    response = client.post(
+        ECHO, {"name": " " + "x" * 49}, content_type="application/json"
+    )
+    assert response.json() == {"name": "x" * 49}
+
+
 def test_body_over_the_limit_is_413(client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     body = '{"name": "' + "x" * 2048 + '"}'
