@@ -15,7 +15,7 @@ LINT_ENV := DJANGO_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=lo
 	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-.PHONY: help env install lint test dev up down
+.PHONY: help env install lint test security dev up down
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ lint: install ## ruff format --check, ruff check and mypy.
 
 test: lint ## Lint, then the whole test suite on a real PostgreSQL.
 	$(BIN)/pytest
+
+security: install ## The security and reliability checks, as a table (no containers).
+	$(BIN)/python scripts/security.py
 
 dev: env install ## Django's dev server on 127.0.0.1:8000 against the stack's PostgreSQL.
 	$(COMPOSE) up -d db
