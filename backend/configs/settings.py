@@ -202,6 +202,7 @@ REST_FRAMEWORK = {
     # read an empty form field as "absent", unlike JSON's "", and let a
     # cross-site HTML form post to the API without a CORS preflight.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # So DRF's APIClient, in tests, sends what the API takes.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
