@@ -23,7 +23,7 @@ HOST_DB := DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-$(DB_PUBLISH_PORT)
 # under rootless Podman the container's root already is the user running it.
 DEV_USER := $${KEEL_DEV_USER:-$$(if [ "$$(podman info --format '{{.Host.Security.Rootless}}' 2>/dev/null)" = true ]; then echo 0:0; else stat -c %u:%g backend; fi)}
 
-.PHONY: help env install lint test dev serve up prod down kube kube-down e2e bench
+.PHONY: help env install lint test security dev serve up prod down kube kube-down e2e bench
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint: install ## ruff format --check, ruff check and mypy.
 
 test: lint ## Lint, then the whole test suite on a real PostgreSQL.
 	$(BIN)/pytest
+
+security: install ## The security and reliability checks, as a table (no containers).
+	$(BIN)/python scripts/security.py
 
 dev: env install ## Django's dev server on 127.0.0.1:8000 against the stack's PostgreSQL.
 	$(COMPOSE) up -d db

@@ -12,10 +12,22 @@ import os
 import secrets
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from testing.postgres import PostgresNotFound, ThrowawayPostgres
 
 _server: ThrowawayPostgres | None = None
+
+# Fuzzing's budget (api/tests/test_fuzz.py), in examples per API operation: a
+# quick pass in every run, a deeper one with --hypothesis-profile=security
+# (make security). Derandomized, so that a run repeats; no example database.
+hypothesis_settings.register_profile(
+    "keel", max_examples=15, derandomize=True, database=None, deadline=None
+)
+hypothesis_settings.register_profile(
+    "security", hypothesis_settings.get_profile("keel"), max_examples=150
+)
+hypothesis_settings.load_profile("keel")
 
 
 def suite_environment() -> dict[str, str]:

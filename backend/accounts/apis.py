@@ -35,7 +35,13 @@ from accounts.throttles import (
     password_check_slot,
     refund_password_guess,
 )
+from api import fields
 from api.schema import ErrorSerializer
+
+# Input is checked against the model's limits before a service sees it, so that
+# the schema states them.
+EMAIL_MAX_LENGTH = cast(int, User._meta.get_field("email").max_length)
+USERNAME_MAX_LENGTH = cast(int, User._meta.get_field("username").max_length)
 
 
 class UserOutputSerializer(serializers.Serializer[User]):
@@ -75,7 +81,7 @@ class TokenPairOutputSerializer(serializers.Serializer[TokenPair]):
 
 
 class RefreshInputSerializer(serializers.Serializer[dict[str, str]]):
-    refresh = serializers.CharField()
+    refresh = fields.CharField()
 
 
 class PublicApi(APIView):
@@ -107,8 +113,8 @@ class TokenObtainApi(PublicApi):
     throttle_classes = (PasswordGuessIpThrottle, PasswordGuessUsernameThrottle)
 
     class InputSerializer(serializers.Serializer[dict[str, str]]):
-        username = serializers.CharField()
-        password = serializers.CharField(trim_whitespace=False)
+        username = fields.CharField()
+        password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
         request=InputSerializer,
@@ -158,13 +164,9 @@ class MeApi(APIView):
     """The signed-in user: read it, or change its email and names."""
 
     class InputSerializer(serializers.Serializer[User]):
-        email = serializers.EmailField(required=False)
-        first_name = serializers.CharField(
-            required=False, allow_blank=True, max_length=150
-        )
-        last_name = serializers.CharField(
-            required=False, allow_blank=True, max_length=150
-        )
+        email = fields.EmailField(required=False, max_length=EMAIL_MAX_LENGTH)
+        first_name = fields.CharField(required=False, allow_blank=True, max_length=150)
+        last_name = fields.CharField(required=False, allow_blank=True, max_length=150)
 
     @extend_schema(responses=UserOutputSerializer)
     def get(self, request: Request) -> Response:
@@ -186,8 +188,8 @@ class PasswordChangeApi(APIView):
     throttle_classes = (PasswordGuessIpThrottle, PasswordGuessUsernameThrottle)
 
     class InputSerializer(serializers.Serializer[dict[str, str]]):
-        old_password = serializers.CharField(trim_whitespace=False)
-        new_password = serializers.CharField(trim_whitespace=False)
+        old_password = fields.CharField(trim_whitespace=False)
+        new_password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
         request=InputSerializer,
@@ -220,9 +222,9 @@ class RegisterApi(PublicApi):
     throttle_classes = (RegisterThrottle,)
 
     class InputSerializer(serializers.Serializer[dict[str, str]]):
-        username = serializers.CharField()
-        email = serializers.EmailField()
-        password = serializers.CharField(trim_whitespace=False)
+        username = fields.CharField(max_length=USERNAME_MAX_LENGTH)
+        email = fields.EmailField(max_length=EMAIL_MAX_LENGTH)
+        password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
         request=InputSerializer,

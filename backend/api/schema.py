@@ -2,7 +2,8 @@
 OpenAPI generation: drf-spectacular's schema plus the errors keel can return.
 
 Every operation documents the error responses its view can produce, in the
-one error shape, so clients and schemathesis see each status code.
+one error shape, so clients and schemathesis see each status code, and each
+request field documents the rules DRF enforces on it.
 """
 
 from typing import Any
@@ -33,14 +34,48 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# DRF trims text fields (str.strip()) before its blank check, so a required
+# text field must hold a character that is not whitespace: the schema says so.
+# The class lists what str.isspace() calls whitespace. A pattern's \s would not
+# do: ECMA-262, JSON Schema's regex dialect, leaves out \x1c-\x1f and \x85.
+NOT_ONLY_WHITESPACE = (
+    r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+)
+
+
 class AutoSchema(SpectacularAutoSchema):
     def get_serializer_name(self, serializer: Any, direction: Direction) -> str:
-        """Prefix a view's nested serializer (``MeApi.InputSerializer``) with it."""
+        """
+        Prefix a view's nested serializer (``MeApi.InputSerializer``) with it.
+
+        A request body's component gets the suffix "Request" from drf-spectacular
+        (COMPONENT_SPLIT_REQUEST), so "Input" is dropped: ``MeRequest``.
+        """
         name: str = super().get_serializer_name(serializer, direction)
         owner, _, nested = type(serializer).__qualname__.rpartition(".")
         if owner and nested == name:
-            return owner.removesuffix("Api") + name
+            name = owner.removesuffix("Api") + name
+        if direction == "request":
+            name = name.removesuffix("Serializer").removesuffix("Input")
         return name
+
+    def _map_serializer_field(
+        self, field: Any, direction: Direction, bypass_extensions: bool = False
+    ) -> Any:
+        """Add what DRF enforces on a request's text field beyond minLength 1."""
+        schema = super()._map_serializer_field(  # type: ignore[no-untyped-call]
+            field, direction, bypass_extensions
+        )
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and isinstance(schema, dict)
+            and schema.get("type") == "string"
+        ):
+            schema.setdefault("pattern", NOT_ONLY_WHITESPACE)
+        return schema
 
     def _get_response_bodies(self, direction: Direction = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)

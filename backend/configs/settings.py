@@ -157,6 +157,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "REST API of keel. Authenticate with a JWT bearer token.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request bodies get components of their own, so that a required text field
+    # says it may not be blank (minLength 1), as the serializer enforces.
+    "COMPONENT_SPLIT_REQUEST": True,
     # The docs' assets come from keel itself, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -216,6 +219,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    # Bodies are JSON only: a form body gets 415. DRF's form parsers would also
+    # read an empty form field as "absent", unlike JSON's "", and let a
+    # cross-site HTML form post to the API without a CORS preflight.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # So DRF's APIClient, in tests, sends what the API takes.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",

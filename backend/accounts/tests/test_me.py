@@ -61,6 +61,21 @@ def test_patch_me_with_a_bad_email_is_400_and_changes_nothing(user, auth_client,
     assert (user.email, user.first_name) == ("alice@example.com", "")
 
 
+@pytest.mark.parametrize("field", ["email", "first_name", "last_name"])
+def test_patch_me_with_a_number_for_text_is_400_and_changes_nothing(
+    user, auth_client, field
+):
+    response = auth_client.patch(ME_URL, {field: 42})
+    assert response.status_code == 400
+    assert set(response.json()) == {field}
+    user.refresh_from_db()
+    assert (user.email, user.first_name, user.last_name) == (
+        "alice@example.com",
+        "",
+        "",
+    )
+
+
 def test_patch_me_can_never_set_staff_superuser_id_password_or_username(
     user, auth_client
 ):

@@ -43,6 +43,36 @@ def test_wrong_content_type_is_415(client):
     assert_json_error(response, 415)
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_form_body_is_415_bodies_are_json_only(client, content_type):
+    # An empty form field would read as "absent", and a form posts cross-site
+    # without a CORS preflight: the API takes JSON only.
+    response = client.post(ECHO, "name=a", content_type=content_type)
+    assert_json_error(response, 415)
+
+
+@pytest.mark.parametrize("name", [5, 1.5, True, ["a"], {"a": "b"}])
+def test_a_non_string_where_a_string_is_expected_is_400(client, name):
+    response = client.post(ECHO, {"name": name}, content_type="application/json")
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+
+
+def test_max_length_counts_the_whitespace_that_is_trimmed(client):
+    # The schema's maxLength is of the value sent, so the limit is checked first.
+    response = client.post(
+        ECHO, {"name": " " + "x" * 50}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()) == ["name"]
+    response = client.post(
+        ECHO, {"name": " " + "x" * 49}, content_type="application/json"
+    )
+    assert response.json() == {"name": "x" * 49}
+
+
 def test_body_over_the_limit_is_413(client, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     body = '{"name": "' + "x" * 2048 + '"}'

@@ -1,6 +1,7 @@
 """The OpenAPI description: complete, valid, and its docs served by keel alone."""
 
 import re
+import sys
 from html.parser import HTMLParser
 
 import pytest
@@ -8,6 +9,8 @@ from drf_spectacular.validation import validate_schema
 
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
+
+from api.schema import NOT_ONLY_WHITESPACE
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +63,38 @@ def test_every_operation_is_described_with_its_errors(schema):
             )
             errors = [code for code in operation["responses"] if code >= "400"]
             assert errors, f"{method.upper()} {path} documents no error response"
+
+
+def test_bodies_are_described_as_json_only(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                media_types = set(operation["requestBody"]["content"])
+                assert media_types == {"application/json"}, f"{method} {path}"
+
+
+def test_required_text_fields_say_they_may_not_be_blank(schema):
+    login = schema["components"]["schemas"]["TokenObtainRequest"]["properties"]
+    assert login["username"] == {
+        "type": "string",
+        "minLength": 1,
+        "pattern": NOT_ONLY_WHITESPACE,
+    }
+    # A password is not trimmed: spaces are characters like any other.
+    assert login["password"] == {"type": "string", "minLength": 1}
+    me = schema["components"]["schemas"]["PatchedMeRequest"]["properties"]
+    assert "pattern" not in me["first_name"]  # it may be blank
+
+
+def test_not_only_whitespace_pattern_is_what_drf_trims():
+    # The pattern holds for a lone character exactly when str.strip() keeps it.
+    # Both in Python and in ECMA-262 it is a plain class of escapes: no \s.
+    pattern = re.compile(NOT_ONLY_WHITESPACE)
+    assert "\\s" not in NOT_ONLY_WHITESPACE
+    kept = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).strip()]
+    dropped = [chr(c) for c in range(sys.maxunicode + 1) if not chr(c).strip()]
+    assert all(pattern.search(c) for c in kept)
+    assert not any(pattern.search(c) for c in dropped)
 
 
 class AssetCollector(HTMLParser):

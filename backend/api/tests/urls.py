@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from api import fields
 from configs.urls import handler400, handler403, handler404, handler500
 
 __all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
@@ -22,7 +23,7 @@ class EchoApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer[Any]):
-        name = serializers.CharField(max_length=50)
+        name = fields.CharField(max_length=50)
 
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)

@@ -1,0 +1,259 @@
+"""
+`make security`: run the tests behind keel's security and reliability promises
+and print one table of them: check, result, figure.
+
+Every row is one or more pytest tests; a test puts its figures in its report
+with pytest's ``record_property`` fixture. All rows' tests run in one pytest
+session, fuzzing with the deeper Hypothesis profile ("security"), and a small
+plugin collects each test's outcome and figures. Adding a check is one entry in
+CHECKS. Only checks that need no containers belong here.
+
+A row passes when all its tests pass, is skipped when all of them were skipped
+(a service it needs is missing here; the reason is shown), and fails otherwise,
+a test that did not run included. The exit status is 1 when any row fails.
+"""
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECURITY = "backend/configs/tests/test_security.py"
+SETTINGS = "backend/configs/tests/test_settings.py"
+HEALTH = "backend/api/tests/test_health.py"
+FUZZ = "backend/api/tests/test_fuzz.py"
+
+
+@dataclass
+class Result:
+    """One test's outcome and the properties it recorded."""
+
+    nodeid: str
+    outcome: str = "passed"  # "passed", "failed" or "skipped"
+    reason: str = ""
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+Figure = Callable[[list[Result]], str]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row: a label, the tests that prove it and what to show of their figures."""
+
+    name: str
+    tests: tuple[str, ...]  # pytest node ids; one without [...] takes every param
+    figure: Figure
+
+    def results(self, results: list[Result]) -> list[Result]:
+        return [
+            result
+            for result in results
+            if any(
+                result.nodeid == test or result.nodeid.startswith(test + "[")
+                for test in self.tests
+            )
+        ]
+
+
+def count(what: str) -> Figure:
+    return lambda results: f"{len(results)} {what}"
+
+
+def prop(name: str, results: list[Result]) -> Any:
+    """Return the property name as recorded by the first of results that has it."""
+    return next(r.properties[name] for r in results if name in r.properties)
+
+
+def seconds(name: str) -> Figure:
+    return lambda results: f"{float(prop(name, results)):.3f} s"
+
+
+def fuzzing(results: list[Result]) -> str:
+    requests = sum(int(r.properties.get("examples", 0)) for r in results)
+    statuses: dict[str, int] = {}
+    for result in results:
+        for status, n in json.loads(result.properties.get("statuses", "{}")).items():
+            statuses[status] = statuses.get(status, 0) + n
+    spread = ", ".join(f"{n} x {status}" for status, n in sorted(statuses.items()))
+    return f"{len(results)} operations, {requests} requests ({spread}), 0 failures"
+
+
+CHECKS: list[Check] = [
+    Check(
+        "deploy: check --deploy --fail-level WARNING",
+        (
+            f"{SECURITY}::test_production_environment_passes_deploy_checks_at_warning_level",
+        ),
+        lambda results: str(prop("summary", results)),
+    ),
+    Check(
+        "deploy: HSTS preload only as an opt-in",
+        (f"{SECURITY}::test_hsts_preload_is_an_opt_in",),
+        lambda results: "off unless DJANGO_HSTS_PRELOAD=1",
+    ),
+    Check(
+        "deploy: weak keys refused at start-up",
+        (
+            f"{SECURITY}::test_weak_secret_key_is_refused_with_debug_off",
+            f"{SETTINGS}::test_jwt_signing_key_equal_to_secret_key_refuses_start",
+            f"{SETTINGS}::test_jwt_signing_key_shorter_than_32_bytes_refuses_start",
+        ),
+        count("weak keys refused"),
+    ),
+    Check(
+        "proxy: security headers over HTTPS",
+        (f"{SECURITY}::test_responses_behind_the_proxy_carry_the_security_headers",),
+        lambda results: str(prop("hsts", results)),
+    ),
+    Check(
+        "proxy: HTTP redirected, probes exempt",
+        (
+            f"{SECURITY}::test_plain_http_is_redirected_to_https",
+            f"{SECURITY}::test_probes_are_not_redirected",
+        ),
+        lambda results: "301 to https; /healthz, /readyz 200",
+    ),
+    Check(
+        "proxy: unknown Host is 400",
+        (f"{SECURITY}::test_unknown_host_is_400",),
+        lambda results: "400",
+    ),
+    Check(
+        "CORS: allowlisted origin answered",
+        (
+            f"{SECURITY}::test_preflight_from_allowlisted_origin_is_answered_with_that_origin",
+        ),
+        lambda results: "with its own origin",
+    ),
+    Check(
+        "CORS: other origins get no Allow-Origin",
+        (
+            f"{SECURITY}::test_preflight_from_any_other_origin_gets_no_allow_origin",
+            f"{SECURITY}::test_wildcard_origin_is_never_sent",
+        ),
+        lambda results: f"{len(results) - 1} origins refused, * never sent",
+    ),
+    Check(
+        "CSRF: admin login over HTTPS, not cross-site",
+        (
+            f"{SECURITY}::test_admin_login_works_over_https_behind_the_proxy",
+            f"{SECURITY}::test_admin_login_from_a_foreign_origin_is_403",
+        ),
+        lambda results: "302 signed in; 403 from a foreign origin",
+    ),
+    Check(
+        "fuzzing: schemathesis, every check",
+        (f"{FUZZ}::test_api_operation_passes_every_check",),
+        fuzzing,
+    ),
+    Check(
+        "DB down: /healthz 200, /readyz 503",
+        (f"{HEALTH}::test_database_outage_is_answered_fast_and_in_json",),
+        lambda results: f"/readyz in {seconds('readyz_seconds')(results)}",
+    ),
+    Check(
+        "DB down: API answers JSON 503",
+        (f"{HEALTH}::test_database_outage_is_answered_fast_and_in_json",),
+        lambda results: (
+            f"me {seconds('me_seconds')(results)}, "
+            f"login {seconds('token_seconds')(results)}"
+        ),
+    ),
+    Check(
+        "DB back: serves again, no restart",
+        (
+            f"{HEALTH}::test_service_resumes_without_a_restart_when_the_database_is_back",
+        ),
+        lambda results: (
+            f"{prop('succeeded', results)}/{prop('requests', results)} requests 200"
+        ),
+    ),
+    # The production server's checks go here, one entry each: SIGTERM with a
+    # request in flight, a worker killed mid-request, the wrk load run.
+]
+
+
+class Collector:
+    """A pytest plugin that keeps each test's outcome and recorded properties."""
+
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(
+        self, item: pytest.Item, nextitem: pytest.Item | None
+    ) -> Generator[None, object, object]:
+        self.results.append(Result(item.nodeid))
+        try:
+            return (yield)
+        finally:
+            self.results[-1].properties = dict(item.user_properties)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        result = self.results[-1]
+        if report.failed:
+            result.outcome = "failed"
+        elif report.skipped and result.outcome == "passed":
+            result.outcome = "skipped"
+            if isinstance(report.longrepr, tuple):
+                result.reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+
+
+def row(check: Check, results: list[Result]) -> tuple[str, str]:
+    """Return the row's result and its figure (or why it has none)."""
+    mine = check.results(results)
+    if not mine:
+        return "FAIL", "did not run"
+    failed = [r for r in mine if r.outcome == "failed"]
+    if failed:
+        return "FAIL", f"{len(failed)} of {len(mine)} tests failed: {failed[0].nodeid}"
+    if all(r.outcome == "skipped" for r in mine):
+        return "skip", mine[0].reason
+    try:
+        return "pass", check.figure([r for r in mine if r.outcome == "passed"])
+    except (StopIteration, KeyError, ValueError):
+        return "FAIL", "passed without recording its figures"
+
+
+def table(rows: list[tuple[str, str, str]]) -> str:
+    header = ("check", "result", "figure")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    lines = [
+        " | ".join(cell.ljust(width) for cell, width in zip(r, widths, strict=True))
+        for r in [header, *rows]
+    ]
+    lines.insert(1, "-+-".join("-" * width for width in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main() -> int:
+    started = time.monotonic()
+    os.chdir(ROOT)
+    tests = list(dict.fromkeys(test for check in CHECKS for test in check.tests))
+    collector = Collector()
+    exit_code = pytest.main(
+        ["-q", "-p", "no:cacheprovider", "--hypothesis-profile=security", *tests],
+        plugins=[collector],
+    )
+    rows = [(check.name, *row(check, collector.results)) for check in CHECKS]
+    print()
+    print(table(rows))
+    verdicts = [result for _, result, _ in rows]
+    print(f"\n{len(rows)} checks in {time.monotonic() - started:.1f} s")
+    print(
+        f"security: {verdicts.count('pass')} passed, {verdicts.count('FAIL')} "
+        f"failed, {verdicts.count('skip')} skipped"
+    )
+    return 1 if "FAIL" in verdicts or exit_code != 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
