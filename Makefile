@@ -23,6 +23,11 @@ HOST_DB := DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-$(DB_PUBLISH_PORT)
 # under rootless Podman the container's root already is the user running it.
 DEV_USER := $${KEEL_DEV_USER:-$$(if [ "$$(podman info --format '{{.Host.Security.Rootless}}' 2>/dev/null)" = true ]; then echo 0:0; else stat -c %u:%g backend; fi)}
 
+# wrk drives the load run and the benchmark; as root it is installed if missing.
+ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
+	&& { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null; } \
+	|| { echo "make: needs wrk (apt-get install wrk)" >&2; exit 1; }
+
 .PHONY: help env install lint test security dev serve up prod down kube kube-down e2e bench
 
 help: ## List the targets.
@@ -50,6 +55,7 @@ test: lint ## Lint, then the whole test suite on a real PostgreSQL.
 	$(BIN)/pytest
 
 security: install ## The security and reliability checks, as a table (no containers).
+	@$(ENSURE_WRK)
 	$(BIN)/python scripts/security.py
 
 dev: env install ## Django's dev server on 127.0.0.1:8000 against the stack's PostgreSQL.
@@ -87,6 +93,5 @@ e2e: install ## Run it all in Podman: image, both stacks, kube (e2e/run.py; root
 	$(BIN)/python e2e/run.py
 
 bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null; } \
-		|| { echo "make bench: needs wrk (apt-get install wrk)" >&2; exit 1; }
+	@$(ENSURE_WRK)
 	$(BIN)/python bench/run.py

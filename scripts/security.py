@@ -26,6 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SECURITY = "backend/configs/tests/test_security.py"
+SERVER = "backend/configs/tests/test_server.py"
+LOAD = "backend/configs/tests/test_load.py"
 SETTINGS = "backend/configs/tests/test_settings.py"
 HEALTH = "backend/api/tests/test_health.py"
 FUZZ = "backend/api/tests/test_fuzz.py"
@@ -176,8 +178,26 @@ CHECKS: list[Check] = [
             f"{prop('succeeded', results)}/{prop('requests', results)} requests 200"
         ),
     ),
-    # The production server's checks go here, one entry each: SIGTERM with a
-    # request in flight, a worker killed mid-request, the wrk load run.
+    Check(
+        "server: SIGTERM lets the in-flight request finish",
+        (f"{SERVER}::test_sigterm_lets_an_in_flight_request_finish",),
+        lambda results: f"200, exit 0 in {seconds('exit_seconds')(results)}",
+    ),
+    Check(
+        "server: a worker killed mid-request",
+        (f"{SERVER}::test_a_worker_killed_mid_request_does_not_take_the_server_down",),
+        lambda results: (
+            f"replaced in {seconds('respawn_seconds')(results)}, then 10/10 200"
+        ),
+    ),
+    Check(
+        "load: /api/auth/me/ x64 beside a login flood",
+        (f"{LOAD}::test_me_under_load_beside_a_login_flood_has_no_errors",),
+        lambda results: (
+            f"{prop('requests', results)} requests, 0 errors, "
+            f"{prop('rps', results)} req/s, p99 {prop('p99_ms', results)} ms"
+        ),
+    ),
 ]
 
 
@@ -240,7 +260,16 @@ def main() -> int:
     tests = list(dict.fromkeys(test for check in CHECKS for test in check.tests))
     collector = Collector()
     exit_code = pytest.main(
-        ["-q", "-p", "no:cacheprovider", "--hypothesis-profile=security", *tests],
+        # -m "" lifts the ini's "not load": the load run is one of the rows.
+        [
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--hypothesis-profile=security",
+            "-m",
+            "",
+            *tests,
+        ],
         plugins=[collector],
     )
     rows = [(check.name, *row(check, collector.results)) for check in CHECKS]

@@ -109,7 +109,7 @@ def test_serve_runs_keel_as_its_own_process(tmp_path):
         stop(server)
 
 
-def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path, record_property):
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     started, release = tmp_path / "started", tmp_path / "release"
     server, port, log = start_server(
@@ -129,12 +129,15 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path):
     try:
         client.start()
         wait_for(started.exists, "the request to reach the app")
+        signalled = time.monotonic()
         server.send_signal(signal.SIGTERM)
         wait_for(lambda: "Shutting down" in log.read_text(), "the server to stop")
         release.touch()
         client.join(timeout=15)
         assert result["response"] == (200, b"finished")
+        # Well inside WEB_SHUTDOWN_TIMEOUT (25 s), the graceful limit.
         assert server.wait(timeout=15) == 0
+        record_property("exit_seconds", round(time.monotonic() - signalled, 3))
     finally:
         release.touch()
         stop(server)
@@ -244,7 +247,9 @@ def worker_pids(server):
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
-def test_a_worker_killed_mid_request_does_not_take_the_server_down(tmp_path):
+def test_a_worker_killed_mid_request_does_not_take_the_server_down(
+    tmp_path, record_property
+):
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     started, release = tmp_path / "started", tmp_path / "release"
     server, port, log = start_server(
@@ -271,6 +276,7 @@ def test_a_worker_killed_mid_request_does_not_take_the_server_down(tmp_path):
         victim = int(started.read_text())  # the worker holding the request
         assert victim in worker_pids(server)
         os.kill(victim, signal.SIGKILL)
+        killed = time.monotonic()
         client.join(timeout=15)
         assert "response" not in outcome or outcome["response"][0] != 200
         assert server.poll() is None, log.read_text()
@@ -279,6 +285,7 @@ def test_a_worker_killed_mid_request_does_not_take_the_server_down(tmp_path):
             lambda: len(worker_pids(server)) == 2 and victim not in worker_pids(server),
             "the killed worker to be replaced",
         )
+        record_property("respawn_seconds", round(time.monotonic() - killed, 3))
         statuses = [get(port, "/")[0] for _ in range(10)]
         assert statuses == [200] * 10
     finally:

@@ -1,0 +1,81 @@
+"""
+A bounded load run against the production server on real PostgreSQL.
+
+64 connections on GET /api/auth/me/ for KEEL_LOAD_SECONDS (60 by default)
+with pre-issued tokens, beside a 16-connection flood of failed logins, must
+end with no non-2xx answer and no socket error. It takes a minute, so it runs
+in ``make security`` (marker ``load``), not in ``make test``.
+"""
+
+import json
+import os
+import shutil
+import signal
+import urllib.request
+
+import pytest
+from bench.run import figures, wrk
+
+from django.db import connection
+
+from accounts.tests.factories import make_user
+from configs.tests.test_server import start_server, stop
+
+pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
+
+SECONDS = int(os.environ.get("KEEL_LOAD_SECONDS", "60"))
+
+
+def login(port, username, password):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/auth/token/",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["access"]
+
+
+def test_me_under_load_beside_a_login_flood_has_no_errors(
+    tmp_path, settings, record_property
+):
+    if shutil.which("wrk") is None:
+        pytest.skip("needs wrk (apt-get install wrk); make security installs it")
+    from configs import settings as project_settings
+
+    # The server hashes as in production, so the user's hash must be its kind.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    password = "a long load-test passphrase"
+    make_user(username="load", password=password)
+    server, port, log = start_server(
+        tmp_path,
+        DB_NAME=connection.settings_dict["NAME"],
+        DJANGO_LOG_LEVEL="WARNING",
+    )
+    try:
+        token = login(port, "load", password)
+        base = f"http://127.0.0.1:{port}"
+        me = wrk(
+            f"{base}/api/auth/me/",
+            connections=64,
+            seconds=SECONDS,
+            authorization=f"Bearer {token}",
+        )
+        flood = wrk(
+            f"{base}/api/auth/token/",
+            connections=16,
+            seconds=SECONDS,
+            body=json.dumps({"username": "load", "password": "wrong " + password}),
+        )
+        me_figures, flood_figures = figures(me), figures(flood)
+        # A graceful stop, so that every worker closes its database connection.
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    finally:
+        stop(server)
+    record_property("rps", round(me_figures["rps"]))
+    record_property("p99_ms", round(me_figures["p99_ms"], 1))
+    record_property("requests", me_figures["requests"])
+    record_property("flood_rps", round(flood_figures["rps"]))
+    assert me_figures["requests"] > 0
+    assert me_figures["errors"] == 0, log.read_text()[-2000:]
