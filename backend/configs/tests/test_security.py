@@ -169,18 +169,21 @@ def login_form(client):
     }
 
 
+def post_login(client, origin):
+    """Post the admin's login form over HTTPS as a browser on origin would."""
+    return client.post(
+        "/admin/login/",
+        login_form(client),
+        HTTP_ORIGIN=origin,
+        HTTP_REFERER=f"{origin}/admin/login/",
+        **HTTPS,
+    )
+
+
 def test_admin_login_works_over_https_behind_the_proxy(
     csrf_client, production, admin_user
 ):
-    client = csrf_client
-    form = login_form(client)
-    response = client.post(
-        "/admin/login/",
-        form,
-        HTTP_ORIGIN="https://api.example.com",
-        HTTP_REFERER="https://api.example.com/admin/login/",
-        **HTTPS,
-    )
+    response = post_login(csrf_client, origin="https://api.example.com")
     assert response.status_code == 302
     assert response["Location"] == "/admin/"
     assert response.cookies["sessionid"]["secure"]
@@ -189,13 +192,5 @@ def test_admin_login_works_over_https_behind_the_proxy(
 
 
 def test_admin_login_from_a_foreign_origin_is_403(csrf_client, production, admin_user):
-    client = csrf_client
-    form = login_form(client)
-    response = client.post(
-        "/admin/login/",
-        form,
-        HTTP_ORIGIN="https://evil.example.com",
-        HTTP_REFERER="https://evil.example.com/",
-        **HTTPS,
-    )
+    response = post_login(csrf_client, origin="https://evil.example.com")
     assert response.status_code == 403

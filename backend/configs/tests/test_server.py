@@ -109,17 +109,23 @@ def test_serve_runs_keel_as_its_own_process(tmp_path):
         stop(server)
 
 
-def test_sigterm_lets_an_in_flight_request_finish(tmp_path, record_property):
+def start_slow_server(tmp_path, workers):
+    """Start bin/serve on SLOW_APP; return it with the started and release files."""
     (tmp_path / "slowapp.py").write_text(SLOW_APP)
     started, release = tmp_path / "started", tmp_path / "release"
     server, port, log = start_server(
         tmp_path,
         "slowapp:app",
         PYTHONPATH=str(tmp_path),
-        WEB_WORKERS="1",
+        WEB_WORKERS=str(workers),
         KEEL_TEST_STARTED=str(started),
         KEEL_TEST_RELEASE=str(release),
     )
+    return server, port, log, started, release
+
+
+def test_sigterm_lets_an_in_flight_request_finish(tmp_path, record_property):
+    server, port, log, started, release = start_slow_server(tmp_path, workers=1)
     result = {}
 
     def request():
@@ -250,16 +256,7 @@ def worker_pids(server):
 def test_a_worker_killed_mid_request_does_not_take_the_server_down(
     tmp_path, record_property
 ):
-    (tmp_path / "slowapp.py").write_text(SLOW_APP)
-    started, release = tmp_path / "started", tmp_path / "release"
-    server, port, log = start_server(
-        tmp_path,
-        "slowapp:app",
-        PYTHONPATH=str(tmp_path),
-        WEB_WORKERS="2",
-        KEEL_TEST_STARTED=str(started),
-        KEEL_TEST_RELEASE=str(release),
-    )
+    server, port, log, started, release = start_slow_server(tmp_path, workers=2)
     outcome = {}
 
     def doomed_request():
