@@ -13,6 +13,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 
 # DRF's rate syntax: a count per second, minute, hour or day, e.g. 5/min.
@@ -68,12 +73,17 @@ class Env:
     def signing_key(self, name: str, *, strong: bool) -> str:
         """Return a required key; when strong, also refuse one that is guessable."""
         value = self.required(name, hint=KEY_GENERATION_HINT)
-        weak = len(value) < 50 or len(set(value)) < 5
-        if value and strong and (weak or value.startswith("django-insecure-")):
+        # Django's own deploy check's thresholds (security.W009), enforced early.
+        weak = (
+            len(value) < SECRET_KEY_MIN_LENGTH
+            or len(set(value)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+            or value.startswith(SECRET_KEY_INSECURE_PREFIX)
+        )
+        if value and strong and weak:
             self.problems.append(
                 f"{name} is too weak for production (DJANGO_DEBUG off): use at "
-                "least 50 random characters, never a django-insecure- key. "
-                f"{KEY_GENERATION_HINT}"
+                f"least {SECRET_KEY_MIN_LENGTH} random characters, never a key "
+                f"that starts {SECRET_KEY_INSECURE_PREFIX!r}. {KEY_GENERATION_HINT}"
             )
         return value
 
