@@ -31,6 +31,7 @@ from accounts.services import (
 from accounts.throttles import (
     PasswordGuessIpThrottle,
     PasswordGuessUsernameThrottle,
+    RefundGuessOnBadInput,
     RegisterThrottle,
     password_check_slot,
     refund_password_guess,
@@ -107,7 +108,7 @@ BAD_REFRESH = OpenApiResponse(
 )
 
 
-class TokenObtainApi(PublicApi):
+class TokenObtainApi(RefundGuessOnBadInput, PublicApi):
     """Exchange a username and password for an access and a refresh token."""
 
     throttle_classes = (PasswordGuessIpThrottle, PasswordGuessUsernameThrottle)
@@ -182,7 +183,7 @@ class MeApi(APIView):
         return Response(user_output(user))
 
 
-class PasswordChangeApi(APIView):
+class PasswordChangeApi(RefundGuessOnBadInput, APIView):
     """Change the signed-in user's password; every earlier token stops working."""
 
     throttle_classes = (PasswordGuessIpThrottle, PasswordGuessUsernameThrottle)

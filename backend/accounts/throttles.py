@@ -17,9 +17,13 @@ from typing import Any, cast
 from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+# The request attribute listing the (cache, key) counts it added.
+COUNTED_GUESSES = "_keel_counted_password_guesses"
 
 
 class LiveRateThrottle(SimpleRateThrottle):
@@ -63,6 +67,12 @@ class PasswordGuessThrottle(LiveRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
+        # Remember what this request counted, so that a refund undoes exactly that.
+        counted = getattr(request, COUNTED_GUESSES, None)
+        if counted is None:
+            counted = []
+            setattr(request, COUNTED_GUESSES, counted)
+        counted.append((self.cache, self.key))
         if self.cache.add(self.key, 1, self.duration):
             self.cache.set(f"{self.key}_opened", self.now, self.duration)
             return True
@@ -77,17 +87,6 @@ class PasswordGuessThrottle(LiveRateThrottle):
     def wait(self) -> float:
         opened = self.cache.get(f"{self.key}_opened", self.now)
         return float(max(opened + self.duration - self.now, 1))
-
-    def refund(self, request: Request, view: APIView) -> None:
-        """Uncount request's attempt: its password was right."""
-        if self.rate is None:
-            return
-        key = self.get_cache_key(request, view)
-        if key is None:
-            return
-        # A ValueError means the count has expired already: nothing to refund.
-        with contextlib.suppress(ValueError):
-            self.cache.decr(key)
 
 
 class PasswordGuessIpThrottle(PasswordGuessThrottle):
@@ -121,10 +120,39 @@ class PasswordGuessUsernameThrottle(PasswordGuessThrottle):
 
 
 def refund_password_guess(request: Request, view: APIView) -> None:
-    """Refund the attempt that view's password-guess throttles counted for request."""
-    for throttle in view.get_throttles():
-        if isinstance(throttle, PasswordGuessThrottle):
-            throttle.refund(request, view)
+    """Uncount what the password-guess throttles counted for request, once."""
+    for cache, key in getattr(request, COUNTED_GUESSES, None) or []:
+        # A ValueError means the count has expired already: nothing to refund.
+        with contextlib.suppress(ValueError):
+            if cache.decr(key) <= 0:
+                # Leave nothing behind: requests that guessed nothing must not
+                # fill a local-memory cache until it evicts the real counts.
+                cache.delete_many([key, f"{key}_opened"])
+    setattr(request, COUNTED_GUESSES, [])
+
+
+class RefundGuessOnBadInput:
+    """
+    Mixin for views behind the password-guess throttles: a request whose body
+    is malformed or invalid checked no password, so it is not a guess.
+
+    The throttles count before the view runs (so that parallel guesses cannot
+    slip through); this uncounts requests that never reached a password check.
+    A wrong password is a Django ValidationError raised by a service, and stays
+    counted.
+    """
+
+    def handle_exception(self, exc: Exception) -> Response:
+        bad_input = (
+            exceptions.ValidationError,
+            exceptions.ParseError,
+            exceptions.UnsupportedMediaType,
+        )
+        if isinstance(exc, bad_input):
+            view = cast(APIView, self)
+            refund_password_guess(view.request, view)
+        response: Response = super().handle_exception(exc)  # type: ignore[misc]
+        return response
 
 
 class RegisterThrottle(LiveRateThrottle):

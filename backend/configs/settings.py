@@ -115,7 +115,14 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Django's default of 300 entries would let a burst of requests evict
+            # the login throttles' counts; Redis has no such limit.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 
@@ -289,10 +296,11 @@ KEEL: dict[str, Any] = {
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
     # Seconds a user read for authentication stays cached (0: no cache). The
-    # cache is dropped on every change; only other workers' copies without
-    # Redis can lag, so the default is short then.
+    # entry is dropped on every save or delete; without Redis other workers'
+    # copies can lag by this much, so the default is short then, and it bounds
+    # what QuerySet.update() (which sends no signal) leaves stale.
     "AUTH_CACHE_SECONDS": env.integer(
-        "DJANGO_AUTH_CACHE_SECONDS", default=300 if REDIS_URL else 5
+        "DJANGO_AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 5, maximum=300
     ),
     # Password checks (login, password change) one worker process runs at once;
     # one more gets 503 at once, so a burst of logins cannot take every thread.

@@ -3,6 +3,7 @@
 import http.client
 import json
 import threading
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -199,3 +200,47 @@ def test_a_login_finding_every_password_slot_taken_is_503_and_refunded(
         slots.release()
     # None of those attempts counted as a guess.
     assert login(api_client).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "alice"},
+        {"username": "alice", "password": ["not", "a", "string"]},
+    ],
+)
+def test_a_body_that_checks_no_password_is_not_a_guess(user, api_client, body):
+    for _ in range(PER_USERNAME + 2):
+        assert api_client.post(TOKEN_URL, body, format="json").status_code == 400
+    assert login(api_client).status_code == 200
+
+
+def test_malformed_json_is_not_a_guess(user, api_client):
+    for _ in range(PER_USERNAME + 2):
+        response = api_client.post(
+            TOKEN_URL, '{"username": "alice", ', content_type="application/json"
+        )
+        assert response.status_code == 400
+    assert login(api_client).status_code == 200
+
+
+def test_requests_that_guess_nothing_leave_no_throttle_entries(user, api_client):
+    from django.core.cache import cache
+
+    for address in range(50):
+        api_client.post(
+            TOKEN_URL,
+            {"username": "alice"},
+            format="json",
+            REMOTE_ADDR=f"10.0.0.{address}",
+        )
+    assert not [key for key in cache._cache if "login" in key]  # type: ignore[attr-defined]
+
+
+def test_the_local_cache_holds_enough_entries_for_the_throttles():
+    from configs import settings as project_settings
+
+    if project_settings.REDIS_URL:
+        pytest.skip("the suite runs with REDIS_URL: Redis has no entry limit")
+    cache_settings: dict[str, Any] = project_settings.CACHES["default"]
+    assert cache_settings["OPTIONS"]["MAX_ENTRIES"] >= 100_000
