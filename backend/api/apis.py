@@ -9,10 +9,12 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
+from api.exceptions import json_error
+
 
 def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Return keel's JSON 404; /api/ and any unknown path below it end here."""
-    return JsonResponse({"detail": "Not found."}, status=404)
+    return json_error("Not found.", "not_found", 404)
 
 
 def _require_api_docs() -> None:

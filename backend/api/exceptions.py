@@ -5,23 +5,30 @@ A validation error is 400 with DRF's field errors, ``{"field": ["message"]}``
 (``non_field_errors`` for the rest), whether a serializer or a service raised it
 (a service raises Django's ValidationError). Every other error is
 ``{"detail": "message", "code": "machine_readable_code"}``: DRF's own, an
-oversized body (413), an unavailable database (503) and anything unexpected
+oversized body (413), an unavailable database or Redis (503) and anything unexpected
 (500), so no API error is HTML.
 """
 
 from typing import Any
 
 import structlog
+from redis.exceptions import RedisError
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = structlog.get_logger("keel.api")
+
+
+def json_error(detail: str, code: str, status: int) -> JsonResponse:
+    """Return keel's error shape outside DRF (Django's own 400/403/404/500)."""
+    return JsonResponse({"detail": detail, "code": code}, status=status)
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -42,8 +49,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
-    elif isinstance(exc, OperationalError | InterfaceError):
-        logger.warning("database unavailable", error=type(exc).__name__)
+    elif isinstance(exc, OperationalError | InterfaceError | RedisError):
+        logger.warning("backing service unavailable", error=type(exc).__name__)
         exc = ServiceUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:

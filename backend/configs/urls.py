@@ -7,9 +7,12 @@ error handlers answer in JSON under /api/ and with Django's pages elsewhere.
 """
 
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 from django.views import defaults
+
+from api.apis import not_found
+from api.exceptions import json_error
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -18,25 +21,25 @@ def _is_api(request: HttpRequest) -> bool:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse({"detail": "Bad request."}, status=400)
+        return json_error("Bad request.", "bad_request", 400)
     return defaults.bad_request(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return not_found(request)
     return defaults.page_not_found(request, exception)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse({"detail": "Permission denied."}, status=403)
+        return json_error("Permission denied.", "permission_denied", 403)
     return defaults.permission_denied(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        return json_error("Internal server error.", "server_error", 500)
     return defaults.server_error(request)
 
 

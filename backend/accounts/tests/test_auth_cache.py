@@ -66,3 +66,54 @@ def test_every_worker_sees_a_deactivation_through_redis(user, redis_cache):
     caches.close_all()
     del caches["default"]
     assert bearer(access).get(ME_URL).status_code == 401
+
+
+def test_a_change_through_any_sender_drops_the_entry(user):
+    from django.contrib.auth.models import Group
+    from django.core.cache import cache
+
+    from accounts.selectors import user_cache_key
+    from accounts.signals import drop_cached_user
+
+    cache.set(user_cache_key(user.pk), user)
+    # A proxy model of User sends its own class; only the instance matters.
+    drop_cached_user(sender=type("UserProxy", (), {}), instance=user)
+    assert cache.get(user_cache_key(user.pk)) is None
+    cache.set(user_cache_key(user.pk), user)
+    drop_cached_user(sender=Group, instance=Group(pk=user.pk))
+    assert cache.get(user_cache_key(user.pk)) is not None
+
+
+def test_a_save_stands_when_the_cache_cannot_be_reached(user, monkeypatch):
+    from django.core.cache.backends.locmem import LocMemCache
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(LocMemCache, "delete", unreachable)
+    user.first_name = "Saved"
+    user.save()
+    user.refresh_from_db()
+    assert user.first_name == "Saved"
+
+
+@pytest.fixture
+def dead_redis(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+def test_an_unreachable_redis_is_a_json_503_not_a_500(tokens, dead_redis):
+    from rest_framework.test import APIClient
+
+    from accounts.tests.factories import login
+
+    for response in (bearer(tokens["access"]).get(ME_URL), login(APIClient())):
+        assert response.status_code == 503
+        assert response.json()["code"] == "service_unavailable"
+        assert response["Retry-After"]

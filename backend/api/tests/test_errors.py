@@ -15,9 +15,10 @@ def _clear_throttles():
 
 
 def assert_json_error(response, status):
+    """Assert keel's one error shape: detail and code, nothing else."""
     assert response.status_code == status
     assert response["Content-Type"].startswith("application/json")
-    assert "detail" in response.json() or status == 400
+    assert set(response.json()) == {"detail", "code"}
 
 
 @pytest.mark.parametrize("debug", [False, True])

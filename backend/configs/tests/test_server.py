@@ -149,11 +149,12 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, record_property):
         stop(server)
 
 
+@pytest.mark.parametrize("value", ["four", "0", "00", "-1"])
 @pytest.mark.parametrize("name", ["KEEL_PORT", "WEB_WORKERS", "WEB_THREADS"])
-def test_serve_names_a_variable_that_is_not_a_number(name):
+def test_serve_names_a_variable_that_is_not_a_number(name, value):
     completed = subprocess.run(
         [str(BIN / "serve")],
-        env=script_env(**{name: "four"}),
+        env=script_env(**{name: value}),
         capture_output=True,
         text=True,
         timeout=15,
