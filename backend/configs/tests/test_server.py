@@ -1,5 +1,6 @@
 """bin/serve and bin/entrypoint: the commands the production container runs."""
 
+import contextlib
 import http.client
 import os
 import re
@@ -70,6 +71,7 @@ def start_server(tmp_path, *args, **env):
         env=script_env(KEEL_HOST="127.0.0.1", KEEL_PORT=str(port), **env),
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
     def up():
@@ -82,9 +84,17 @@ def start_server(tmp_path, *args, **env):
 
 
 def stop(server):
+    """Stop the server and every worker it started, whatever state it is in."""
     if server.poll() is None:
-        server.kill()
-        server.wait()
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+    # A worker outlives a killed main process; the session holds them all.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
 
 
 def get(port, path, timeout=15):
