@@ -109,6 +109,7 @@ def redis_cache(settings):
     except redis.RedisError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     prefix = f"keel-test-{secrets.token_hex(6)}"
+    settings.REDIS_URL = url
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -129,4 +130,17 @@ def _static_files_without_collectstatic(settings):
         "staticfiles": {
             "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         },
+    }
+
+
+@pytest.fixture
+def dead_redis(settings):
+    """Point Django's cache, and REDIS_URL, at a Redis that is not there."""
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
     }

@@ -38,11 +38,7 @@ PASSWORD = secrets.token_urlsafe(16)
 
 sys.path[:0] = [str(BACKEND), str(ROOT)]
 
-
-def free_port() -> int:
-    from testing.postgres import free_port
-
-    return free_port()
+from testing.postgres import ThrowawayPostgres, free_port  # noqa: E402 - the path above
 
 
 def base_environment(database: dict[str, str]) -> dict[str, str]:
@@ -70,8 +66,6 @@ def database() -> Iterator[dict[str, str]]:
     if os.environ.get("DB_HOST"):
         yield {k: v for k, v in os.environ.items() if k.startswith("DB_")}
         return
-    from testing.postgres import ThrowawayPostgres
-
     server = ThrowawayPostgres(max_connections=200).start()
     server.create_database()
     try:

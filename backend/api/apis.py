@@ -17,28 +17,24 @@ def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     return json_error("Not found.", "not_found", 404)
 
 
-def _require_api_docs() -> None:
-    if not settings.KEEL["API_DOCS"]:
-        raise Http404
+class ApiDocsSwitch:
+    """Answer 404 when DJANGO_API_DOCS=0, read at each request."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not settings.KEEL["API_DOCS"]:
+            raise Http404
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
 
-class SchemaApi(SpectacularAPIView):
+class SchemaApi(ApiDocsSwitch, SpectacularAPIView):
     """The OpenAPI 3 schema; 404 when DJANGO_API_DOCS=0."""
 
     schema = None  # The description does not describe itself.
     permission_classes = [AllowAny]
 
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        _require_api_docs()
-        super().initial(request, *args, **kwargs)
 
-
-class DocsApi(SpectacularSwaggerView):
+class DocsApi(ApiDocsSwitch, SpectacularSwaggerView):
     """Swagger UI for the schema, its assets served by keel; 404 when docs are off."""
 
     schema = None
     permission_classes = [AllowAny]
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        _require_api_docs()
-        super().initial(request, *args, **kwargs)

@@ -97,17 +97,6 @@ def test_a_save_stands_when_the_cache_cannot_be_reached(user, monkeypatch):
     assert user.first_name == "Saved"
 
 
-@pytest.fixture
-def dead_redis(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        }
-    }
-
-
 def test_an_unreachable_redis_is_a_json_503_not_a_500(tokens, dead_redis):
     from rest_framework.test import APIClient
 
