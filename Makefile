@@ -13,7 +13,7 @@ DB_PUBLISH_PORT ?= 5432
 export DB_PUBLISH_PORT
 
 # mypy's Django plugin loads settings, which need these; none is a real secret.
-LINT_ENV := DJANGO_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=localhost \
+LINT_ENV := KEEL_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=localhost \
 	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 

@@ -10,10 +10,16 @@ when the session ends.
 
 import os
 import secrets
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from testing.environment import BACKEND, production_environment
+from testing.http import LiveClient
 from testing.postgres import PostgresNotFound, ThrowawayPostgres
 
 _server: ThrowawayPostgres | None = None
@@ -33,7 +39,7 @@ hypothesis_settings.load_profile("keel")
 def suite_environment() -> dict[str, str]:
     """Return the environment the suite runs in: production-like, debug off."""
     return {
-        "DJANGO_ENV_FILE": "",
+        "KEEL_ENV_FILE": "",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
@@ -144,3 +150,39 @@ def dead_redis(settings):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def manage() -> Callable[..., Result]:
+    """Return a runner of manage.py with exactly the environment it is given."""
+
+    def run(*args: str, env: dict[str, str]) -> Result:
+        completed = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=BACKEND,
+            env={"PATH": os.environ["PATH"], **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        return Result(completed.returncode, completed.stdout, completed.stderr)
+
+    return run
+
+
+@pytest.fixture
+def prod_env() -> dict[str, str]:
+    return production_environment()
+
+
+@pytest.fixture
+def live(live_server) -> LiveClient:
+    return LiveClient(live_server.url)

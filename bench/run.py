@@ -46,7 +46,7 @@ def base_environment(database: dict[str, str]) -> dict[str, str]:
     return {
         "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
         "PYTHONPATH": f"{BACKEND}:{ROOT}",
-        "DJANGO_ENV_FILE": "",
+        "KEEL_ENV_FILE": "",
         "DJANGO_DEBUG": "0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(50),

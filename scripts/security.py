@@ -29,7 +29,7 @@ SECURITY = "backend/configs/tests/test_security.py"
 SERVER = "backend/configs/tests/test_server.py"
 LOAD = "backend/configs/tests/test_load.py"
 SETTINGS = "backend/configs/tests/test_settings.py"
-HEALTH = "backend/api/tests/test_health.py"
+HEALTH = "backend/core/tests/test_health.py"
 FUZZ = "backend/api/tests/test_fuzz.py"
 
 

@@ -36,8 +36,8 @@ from accounts.throttles import (
     password_check_slot,
     refund_password_guess,
 )
-from api import fields
-from api.schema import ErrorSerializer
+from core import fields
+from core.schema import ErrorSerializer
 
 # Input is checked against the model's limits before a service sees it, so that
 # the schema states them.
@@ -208,7 +208,7 @@ class PasswordChangeApi(RefundGuessOnBadInput, APIView):
 
 
 class RegistrationIsOpen(BasePermission):
-    """Let anyone in while DJANGO_ALLOW_REGISTRATION is on; else the URL is 404."""
+    """Let anyone in while KEEL_ALLOW_REGISTRATION is on; else the URL is 404."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if not settings.KEEL["ALLOW_REGISTRATION"]:

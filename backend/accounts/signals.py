@@ -21,7 +21,7 @@ def _drop(key: str) -> None:
         cache.delete(key)
     except Exception as error:  # the change itself has happened already
         # The write stands; a cache that cannot be reached also serves nothing,
-        # and the entry expires within DJANGO_AUTH_CACHE_SECONDS.
+        # and the entry expires within KEEL_AUTH_CACHE_SECONDS.
         logger.error(
             "could not drop a cached user", key=key, error=type(error).__name__
         )

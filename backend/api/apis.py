@@ -1,24 +1,17 @@
-"""Views of the api app itself: the API's description and the JSON 404."""
+"""Views of the api app itself: the API's description (schema and docs)."""
 
 from typing import Any
 
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 
-from api.exceptions import json_error
-
-
-def not_found(request: HttpRequest, path: str = "") -> JsonResponse:
-    """Return keel's JSON 404; /api/ and any unknown path below it end here."""
-    return json_error("Not found.", "not_found", 404)
-
 
 class ApiDocsSwitch:
-    """Answer 404 when DJANGO_API_DOCS=0, read at each request."""
+    """Answer 404 when KEEL_API_DOCS=0, read at each request."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if not settings.KEEL["API_DOCS"]:
@@ -27,7 +20,7 @@ class ApiDocsSwitch:
 
 
 class SchemaApi(ApiDocsSwitch, SpectacularAPIView):
-    """The OpenAPI 3 schema; 404 when DJANGO_API_DOCS=0."""
+    """The OpenAPI 3 schema; 404 when KEEL_API_DOCS=0."""
 
     schema = None  # The description does not describe itself.
     permission_classes = [AllowAny]

@@ -1,12 +1,7 @@
-"""App configuration for the api app."""
+"""App configuration for api, the URL hub for everything under /api/."""
 
 from django.apps import AppConfig
 
 
 class ApiConfig(AppConfig):
     name = "api"
-
-    def ready(self) -> None:
-        # The project-wide checks live with the project wiring; this is the
-        # project's own app, so it registers them.
-        from configs import checks  # noqa: F401

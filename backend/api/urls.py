@@ -8,7 +8,8 @@ debug on.
 
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from api.apis import DocsApi, SchemaApi, not_found
+from api.apis import DocsApi, SchemaApi
+from core.views import not_found
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),

@@ -23,6 +23,23 @@ from django.core.exceptions import ImproperlyConfigured
 # DRF's rate syntax: a count per second, minute, hour or day, e.g. 5/min.
 RATE_PATTERN = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 
+# Variables renamed in keel 1.0 (see CHANGELOG.md): keel's own knobs carry KEEL_.
+# An old name left in an environment is refused rather than silently ignored.
+RENAMED = {
+    "DJANGO_ENV_FILE": "KEEL_ENV_FILE",
+    "DJANGO_AUTH_CACHE_SECONDS": "KEEL_AUTH_CACHE_SECONDS",
+    "DJANGO_PASSWORD_CHECKS_PER_WORKER": "KEEL_PASSWORD_CHECKS_PER_WORKER",
+    "DJANGO_ALLOW_REGISTRATION": "KEEL_ALLOW_REGISTRATION",
+    "DJANGO_API_DOCS": "KEEL_API_DOCS",
+    "DJANGO_LOGIN_IP_THROTTLE_RATE": "KEEL_LOGIN_IP_THROTTLE_RATE",
+    "DJANGO_LOGIN_USERNAME_THROTTLE_RATE": "KEEL_LOGIN_USERNAME_THROTTLE_RATE",
+    "DJANGO_REGISTER_THROTTLE_RATE": "KEEL_REGISTER_THROTTLE_RATE",
+    "DB_WAIT_TIMEOUT": "KEEL_DB_WAIT_TIMEOUT",
+    "WEB_WORKERS": "KEEL_WORKERS",
+    "WEB_THREADS": "KEEL_THREADS",
+    "WEB_SHUTDOWN_TIMEOUT": "KEEL_SHUTDOWN_TIMEOUT",
+}
+
 KEY_GENERATION_HINT = (
     "Generate one with: "
     "python -c 'import secrets; print(secrets.token_urlsafe(50))' (or run: make env)"
@@ -172,6 +189,15 @@ class Env:
             )
             return default
         return value
+
+    def refuse_renamed(self, renamed: Mapping[str, str]) -> None:
+        """Record a problem for each old name that is set, naming its new one."""
+        for old, new in renamed.items():
+            if old in self._values:
+                self.problems.append(
+                    f"{old} was renamed {new}: rename it where it is set "
+                    "(see CHANGELOG.md)."
+                )
 
     def require_that(self, condition: bool, problem: str) -> None:
         """Record problem unless condition holds."""

@@ -2,7 +2,7 @@
 Settings for keel, read from the environment and nowhere else.
 
 Real environment variables win over the env file (backend/.env by default, or
-the file named by DJANGO_ENV_FILE; an empty DJANGO_ENV_FILE reads none). Every
+the file named by KEEL_ENV_FILE; an empty KEEL_ENV_FILE reads none). Every
 problem found is reported at once, naming the variable, never a secret's value.
 """
 
@@ -11,14 +11,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from configs.env import KEY_GENERATION_HINT, Env, read_environment
-from configs.logs import build_logging
+from configs.env import KEY_GENERATION_HINT, RENAMED, Env, read_environment
+from core.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-_env_file_name = os.environ.get("DJANGO_ENV_FILE", str(BASE_DIR / ".env"))
+_env_file_name = os.environ.get("KEEL_ENV_FILE", str(BASE_DIR / ".env"))
 ENV_FILE = Path(_env_file_name) if _env_file_name else None
 env = Env(read_environment(os.environ, ENV_FILE))
+env.refuse_renamed(RENAMED)
 
 DEBUG = env.flag("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.signing_key("DJANGO_SECRET_KEY", strong=not DEBUG)
@@ -48,13 +49,14 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "accounts",
     "api",
 ]
 
 MIDDLEWARE = [
-    "configs.middleware.RequestLogMiddleware",
-    "configs.middleware.ProbeMiddleware",
+    "core.middleware.RequestLogMiddleware",
+    "core.middleware.ProbeMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the server itself, before any
@@ -175,6 +177,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
+LOGGING_CONFIG = "core.logs.configure_logging"
 LOGGING = build_logging(
     json=not DEBUG,
     level=env.choice(
@@ -225,27 +228,27 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     # Bodies are JSON only: a form body gets 415. DRF's form parsers would also
     # read an empty form field as "absent", unlike JSON's "", and let a
     # cross-site HTML form post to the API without a CORS preflight.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # So DRF's APIClient, in tests, sends what the API takes.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     # Throttles key on the socket's address unless this many trusted proxies stand
     # in front; then on the address the outermost of them saw in X-Forwarded-For.
     "NUM_PROXIES": env.integer("DJANGO_NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         # Failed password checks (login, password change) per client IP and per
         # username; a successful check is not counted.
-        "login_ip": env.rate("DJANGO_LOGIN_IP_THROTTLE_RATE", default="10/min"),
+        "login_ip": env.rate("KEEL_LOGIN_IP_THROTTLE_RATE", default="10/min"),
         "login_username": env.rate(
-            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE", default="5/min"
+            "KEEL_LOGIN_USERNAME_THROTTLE_RATE", default="5/min"
         ),
-        "register": env.rate("DJANGO_REGISTER_THROTTLE_RATE", default="10/hour"),
+        "register": env.rate("KEEL_REGISTER_THROTTLE_RATE", default="10/hour"),
     },
 }
 
@@ -292,7 +295,7 @@ KEEL: dict[str, Any] = {
     "ENV_FILE": ENV_FILE,
     "DB_ENV_FILE": ENV_FILE.with_name("db.env") if ENV_FILE else None,
     "COMPOSE_FILE": ENV_FILE.parent.parent / "podman-compose.yml" if ENV_FILE else None,
-    "API_DOCS": env.flag("DJANGO_API_DOCS", default=True),
+    "API_DOCS": env.flag("KEEL_API_DOCS", default=True),
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
     # Seconds a user read for authentication stays cached (0: no cache). The
@@ -300,15 +303,15 @@ KEEL: dict[str, Any] = {
     # copies can lag by this much, so the default is short then, and it bounds
     # what QuerySet.update() (which sends no signal) leaves stale.
     "AUTH_CACHE_SECONDS": env.integer(
-        "DJANGO_AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 5, maximum=300
+        "KEEL_AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 5, maximum=300
     ),
     # Password checks (login, password change) one worker process runs at once;
     # one more gets 503 at once, so a burst of logins cannot take every thread.
     "PASSWORD_CHECKS_PER_WORKER": env.integer(
-        "DJANGO_PASSWORD_CHECKS_PER_WORKER", default=1, minimum=1
+        "KEEL_PASSWORD_CHECKS_PER_WORKER", default=1, minimum=1
     ),
     # POST /api/auth/register/ answers 404 unless this is on.
-    "ALLOW_REGISTRATION": env.flag("DJANGO_ALLOW_REGISTRATION", default=False),
+    "ALLOW_REGISTRATION": env.flag("KEEL_ALLOW_REGISTRATION", default=False),
 }
 
 env.raise_for_problems()

@@ -41,5 +41,5 @@ def auth_client(tokens):
 
 @pytest.fixture
 def open_registration(settings):
-    """Turn registration on, as DJANGO_ALLOW_REGISTRATION=1 does."""
+    """Turn registration on, as KEEL_ALLOW_REGISTRATION=1 does."""
     settings.KEEL = {**settings.KEEL, "ALLOW_REGISTRATION": True}

@@ -1,4 +1,4 @@
-"""POST /api/auth/register/: off unless DJANGO_ALLOW_REGISTRATION=1."""
+"""POST /api/auth/register/: off unless KEEL_ALLOW_REGISTRATION=1."""
 
 import pytest
 

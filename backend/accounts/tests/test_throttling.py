@@ -21,7 +21,7 @@ from accounts.tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-# The defaults: DJANGO_LOGIN_IP_THROTTLE_RATE and DJANGO_LOGIN_USERNAME_THROTTLE_RATE.
+# The defaults: KEEL_LOGIN_IP_THROTTLE_RATE and KEEL_LOGIN_USERNAME_THROTTLE_RATE.
 PER_IP = 10
 PER_USERNAME = 5
 

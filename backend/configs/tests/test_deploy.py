@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from configs.tests.conftest import BACKEND
+from testing.environment import BACKEND
 
 ROOT = BACKEND.parent
 QUADLET = ROOT / "deploy" / "quadlet"

@@ -4,7 +4,7 @@ import ast
 
 import pytest
 
-from configs.tests.conftest import BACKEND
+from testing.environment import BACKEND
 
 
 def variables_read_by_settings():

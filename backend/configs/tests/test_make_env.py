@@ -6,7 +6,7 @@ import sys
 
 from dotenv import dotenv_values
 
-from configs.tests.conftest import BACKEND
+from testing.environment import BACKEND
 
 
 def test_make_env_generates_a_jwt_signing_key_apart_from_the_secret_key(tmp_path):

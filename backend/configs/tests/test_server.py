@@ -17,7 +17,7 @@ import pytest
 
 from django.db import connection
 
-from configs.tests.conftest import BACKEND
+from testing.environment import BACKEND
 from testing.postgres import free_port
 
 BIN = BACKEND / "bin"
@@ -108,7 +108,7 @@ def get(port, path, timeout=15):
 
 
 def test_serve_runs_keel_as_its_own_process(tmp_path):
-    server, port, log = start_server(tmp_path, WEB_WORKERS="1")
+    server, port, log = start_server(tmp_path, KEEL_WORKERS="1")
     try:
         assert get(port, "/api/")[0] == 404
         # exec, not a child: the server is the process the container signals.
@@ -127,7 +127,7 @@ def start_slow_server(tmp_path, workers):
         tmp_path,
         "slowapp:app",
         PYTHONPATH=str(tmp_path),
-        WEB_WORKERS=str(workers),
+        KEEL_WORKERS=str(workers),
         KEEL_TEST_STARTED=str(started),
         KEEL_TEST_RELEASE=str(release),
     )
@@ -151,7 +151,7 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, record_property):
         release.touch()
         client.join(timeout=15)
         assert result["response"] == (200, b"finished")
-        # Well inside WEB_SHUTDOWN_TIMEOUT (25 s), the graceful limit.
+        # Well inside KEEL_SHUTDOWN_TIMEOUT (25 s), the graceful limit.
         assert server.wait(timeout=15) == 0
         record_property("exit_seconds", round(time.monotonic() - signalled, 3))
     finally:
@@ -160,7 +160,7 @@ def test_sigterm_lets_an_in_flight_request_finish(tmp_path, record_property):
 
 
 @pytest.mark.parametrize("value", ["four", "0", "00", "-1"])
-@pytest.mark.parametrize("name", ["KEEL_PORT", "WEB_WORKERS", "WEB_THREADS"])
+@pytest.mark.parametrize("name", ["KEEL_PORT", "KEEL_WORKERS", "KEEL_THREADS"])
 def test_serve_names_a_variable_that_is_not_a_number(name, value):
     completed = subprocess.run(
         [str(BIN / "serve")],
@@ -211,7 +211,7 @@ def test_entrypoint_skips_migrations_with_keel_migrate_0():
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("KEEL_MIGRATE", "yes"), ("DB_WAIT_TIMEOUT", "1m")]
+    ("name", "value"), [("KEEL_MIGRATE", "yes"), ("KEEL_DB_WAIT_TIMEOUT", "1m")]
 )
 def test_entrypoint_names_a_bad_variable(name, value):
     completed = run_entrypoint("echo", "served", **{name: value})
@@ -227,7 +227,7 @@ def test_entrypoint_gives_up_when_the_database_never_answers():
         "served",
         DB_HOST="127.0.0.1",
         DB_PORT=str(free_port()),
-        DB_WAIT_TIMEOUT="1",
+        KEEL_DB_WAIT_TIMEOUT="1",
     )
     elapsed = time.monotonic() - started
     assert completed.returncode == 1
@@ -235,7 +235,7 @@ def test_entrypoint_gives_up_when_the_database_never_answers():
     assert "did not answer within 1 s" in completed.stderr
     assert "OperationalError" in completed.stderr
     assert "refused" in completed.stderr
-    assert "DB_WAIT_TIMEOUT" in completed.stderr
+    assert "KEEL_DB_WAIT_TIMEOUT" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert "served" not in completed.stdout
     # Django's start-up takes part of this; the wait itself is bounded by 1 s.
@@ -251,7 +251,7 @@ def test_entrypoint_never_prints_the_database_password():
         "served",
         DB_HOST=f"{password}.invalid",
         DB_PASSWORD=password,
-        DB_WAIT_TIMEOUT="0",
+        KEEL_DB_WAIT_TIMEOUT="0",
     )
     assert completed.returncode == 1
     assert "***" in completed.stderr

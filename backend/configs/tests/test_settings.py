@@ -100,11 +100,11 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(manage, prod_en
         JWT_ACCESS_TOKEN_LIFETIME="60",
         JWT_REFRESH_TOKEN_LIFETIME="3600",
         JWT_LEEWAY="30",
-        DJANGO_ALLOW_REGISTRATION="1",
+        KEEL_ALLOW_REGISTRATION="1",
         DJANGO_NUM_PROXIES="2",
-        DJANGO_LOGIN_IP_THROTTLE_RATE="20/hour",
-        DJANGO_LOGIN_USERNAME_THROTTLE_RATE="3/min",
-        DJANGO_REGISTER_THROTTLE_RATE="2/day",
+        KEEL_LOGIN_IP_THROTTLE_RATE="20/hour",
+        KEEL_LOGIN_USERNAME_THROTTLE_RATE="3/min",
+        KEEL_REGISTER_THROTTLE_RATE="2/day",
     )
     shown = show_auth(manage, prod_env)
     assert (shown["access"], shown["refresh"], shown["leeway"]) == (60, 3600, 30)
@@ -140,19 +140,19 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(manage, prod_en
             "DJANGO_NUM_PROXIES must be a whole number of at least 0",
         ),
         (
-            "DJANGO_LOGIN_IP_THROTTLE_RATE",
+            "KEEL_LOGIN_IP_THROTTLE_RATE",
             "5 per minute",
-            "DJANGO_LOGIN_IP_THROTTLE_RATE must be a rate",
+            "KEEL_LOGIN_IP_THROTTLE_RATE must be a rate",
         ),
         (
-            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE",
+            "KEEL_LOGIN_USERNAME_THROTTLE_RATE",
             "0/min",
-            "DJANGO_LOGIN_USERNAME_THROTTLE_RATE must be a rate",
+            "KEEL_LOGIN_USERNAME_THROTTLE_RATE must be a rate",
         ),
         (
-            "DJANGO_ALLOW_REGISTRATION",
+            "KEEL_ALLOW_REGISTRATION",
             "yes",
-            "DJANGO_ALLOW_REGISTRATION must be 1 (on) or 0 (off)",
+            "KEEL_ALLOW_REGISTRATION must be 1 (on) or 0 (off)",
         ),
     ],
 )
@@ -180,7 +180,7 @@ def test_server_entry_points_refuse_to_start_without_secret_key(prod_env, module
     import subprocess
     import sys
 
-    from configs.tests.conftest import BACKEND
+    from testing.environment import BACKEND
 
     del prod_env["DJANGO_SECRET_KEY"]
     result = subprocess.run(
@@ -380,7 +380,7 @@ def test_cache_is_local_memory_without_redis_url(manage, prod_env):
 def test_environment_wins_over_env_file(manage, prod_env, tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("DJANGO_TIME_ZONE=Europe/Paris\nDB_NAME=from_file\n")
-    prod_env.update(DJANGO_ENV_FILE=str(env_file), DB_NAME="from_environment")
+    prod_env.update(KEEL_ENV_FILE=str(env_file), DB_NAME="from_environment")
     expression = (
         "__import__('django.conf').conf.settings.DATABASES['default']['NAME'], "
         "__import__('django.conf').conf.settings.TIME_ZONE"

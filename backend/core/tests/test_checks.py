@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from configs.tests.conftest import BACKEND
+from testing.environment import BACKEND
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def project(tmp_path, prod_env):
     for key in app_env:
         del prod_env[key]
     del prod_env["DB_PORT"]
-    prod_env["DJANGO_ENV_FILE"] = str(backend / ".env")
+    prod_env["KEEL_ENV_FILE"] = str(backend / ".env")
     return backend
 
 

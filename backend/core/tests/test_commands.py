@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from api.management.commands.migrate_locked import MIGRATION_LOCK_ID
+from core.management.commands.migrate_locked import MIGRATION_LOCK_ID
 
 
 @pytest.mark.django_db

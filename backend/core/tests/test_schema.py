@@ -10,7 +10,7 @@ from drf_spectacular.validation import validate_schema
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from api.schema import NOT_ONLY_WHITESPACE
+from core.schema import NOT_ONLY_WHITESPACE
 
 pytestmark = pytest.mark.django_db
 

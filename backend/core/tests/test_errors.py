@@ -4,7 +4,7 @@ import pytest
 
 from django.core.cache import cache
 
-pytestmark = pytest.mark.urls("api.tests.urls")
+pytestmark = pytest.mark.urls("core.tests.urls")
 
 ECHO = "/api/test/echo/"
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from api.health import database_error
+from core.health import database_error
 
 RETRY_INTERVAL = 0.5
 
@@ -58,7 +58,7 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"the database at {where} did not answer within {timeout} s: "
                     f"{error}. Check that it is running and that DB_HOST and "
-                    f"DB_PORT point at it; DB_WAIT_TIMEOUT sets how long the "
+                    f"DB_PORT point at it; KEEL_DB_WAIT_TIMEOUT sets how long the "
                     f"container waits."
                 )
             if not announced:

@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connections
 
 from accounts.tests.factories import ME_URL, PASSWORD, TOKEN_URL, make_user
-from api import health
+from core import health
 
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
 JSON = {"Content-Type": "application/json"}

@@ -11,10 +11,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from api import fields
-from configs.urls import handler400, handler403, handler404, handler500
+from core import fields
 
-__all__ = ["handler400", "handler403", "handler404", "handler500", "urlpatterns"]
+# The root URLconf's error views, so that the tests see the same errors.
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"
 
 
 class EchoApi(APIView):

@@ -6,7 +6,7 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from api.exceptions import exception_handler
+from core.exceptions import exception_handler
 
 
 def handle(exc):

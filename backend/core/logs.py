@@ -6,6 +6,7 @@ structlog renders both structlog's own loggers and the standard library's
 RequestLogMiddleware. Values under sensitive keys are masked before rendering.
 """
 
+import logging.config
 from typing import Any
 
 import structlog
@@ -50,8 +51,13 @@ SHARED_PROCESSORS: list[Processor] = [
 ]
 
 
-def build_logging(*, json: bool, level: str) -> dict[str, Any]:
-    """Configure structlog and return the matching LOGGING dict for Django."""
+def configure_logging(config: dict[str, Any]) -> None:
+    """
+    Configure structlog, then the standard library from config (Django's LOGGING).
+
+    Django calls this once, in django.setup(), as settings.LOGGING_CONFIG, so
+    importing settings configures nothing.
+    """
     structlog.configure(
         processors=[
             *SHARED_PROCESSORS,
@@ -61,6 +67,11 @@ def build_logging(*, json: bool, level: str) -> dict[str, Any]:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    logging.config.dictConfig(config)
+
+
+def build_logging(*, json: bool, level: str) -> dict[str, Any]:
+    """Return the LOGGING dict for Django: JSON lines, or text with json off."""
     renderer: Processor = (
         structlog.processors.JSONRenderer()
         if json

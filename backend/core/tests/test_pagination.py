@@ -7,7 +7,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 
 from accounts.models import User
-from api.pagination import PageNumberPagination
+from core.pagination import PageNumberPagination
 
 pytestmark = pytest.mark.django_db
 

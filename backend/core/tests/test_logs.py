@@ -9,7 +9,7 @@ import structlog
 
 from django.test import Client
 
-from configs.tests.conftest import BACKEND
+from testing.environment import BACKEND
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_every_line_of_a_request_carries_its_request_id(client, log_lines, setti
     assert {line["request_id"] for line in lines} == {"trace-1"}
 
 
-@pytest.mark.urls("api.tests.urls")
+@pytest.mark.urls("core.tests.urls")
 def test_errors_are_logged_with_their_exception(log_lines):
     client = Client(raise_request_exception=False)
     response = client.get("/api/test/broken/", HTTP_X_REQUEST_ID="trace-2")
@@ -99,7 +99,7 @@ def test_debug_logs_are_readable_text_not_json(tmp_path):
     import subprocess
     import sys
 
-    from configs.tests.conftest import production_environment
+    from testing.environment import production_environment
 
     env = {**production_environment(), "DJANGO_DEBUG": "1"}
     code = "from django.test import Client; Client().get('/healthz')"

@@ -14,7 +14,7 @@ import structlog
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from api.health import readiness
+from core.health import readiness
 
 logger = structlog.get_logger("keel.request")
 

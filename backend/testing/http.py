@@ -1,9 +1,7 @@
-"""Fixtures for the api app's tests."""
+"""A plain HTTP/1.1 client for tests that talk to a live server."""
 
 import http.client
 from urllib.parse import urlsplit
-
-import pytest
 
 
 class LiveClient:
@@ -13,7 +11,13 @@ class LiveClient:
         address = urlsplit(url)
         self.host, self.port = address.hostname or "127.0.0.1", address.port
 
-    def request(self, method, path, body=None, headers=None):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
         try:
             connection.request(method, path, body=body, headers=headers or {})
@@ -21,8 +25,3 @@ class LiveClient:
             return response.status, dict(response.getheaders()), response.read()
         finally:
             connection.close()
-
-
-@pytest.fixture
-def live(live_server):
-    return LiveClient(live_server.url)
