@@ -89,8 +89,8 @@ kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
 	podman kube play --down deploy/kube.yaml
 	podman secret rm keel-backend keel-db
 
-e2e: install ## Run it all in Podman: image, both stacks, kube (e2e/run.py; root on a bare host).
-	$(BIN)/python e2e/run.py
+e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).
+	$(BIN)/pytest e2e -v
 
 bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
 	@$(ENSURE_WRK)

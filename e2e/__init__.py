@@ -1,0 +1,1 @@
+"""keel end to end: the image, both stacks and the kube deployment, run in Podman."""

@@ -1,0 +1,148 @@
+"""
+The stacks under test: podman-compose projects, the kube play, and an
+inventory of what Podman holds, to show that nothing is left behind.
+"""
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from e2e.shell import CommandFailed, podman, run
+
+PODMAN_COMPOSE = str(Path(sys.executable).with_name("podman-compose"))
+DEV_FILES = ("-f", "podman-compose.yml")
+PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml")
+BACKEND_IMAGE = "localhost/keel-backend:e2e"
+KUBE_LABEL = "app.kubernetes.io/part-of=keel"
+# The uid:gid that owns the development stack's bind-mounted backend/, as a
+# checkout's owner would: not root, and not the image's own user 1000.
+DEV_OWNER = (4242, 4242)
+
+
+@dataclass
+class Stack:
+    """One podman-compose project in the workspace."""
+
+    workspace: Path
+    project: str
+    files: tuple[str, ...]
+    env: dict[str, str]
+    profiles: tuple[str, ...] = ()
+    port: int = 0
+    containers: dict[str, str] = field(default_factory=dict)
+
+    def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
+        """Return what podman-compose printed for this project's args."""
+        profile_args = [arg for name in self.profiles for arg in ("--profile", name)]
+        return run(
+            PODMAN_COMPOSE, *profile_args, "-p", self.project, *self.files, *args,
+            cwd=self.workspace, env=self.env, check=check, timeout=timeout,
+        ).stdout  # fmt: skip
+
+    def container(self, service: str) -> str:
+        """Return the name of the service's one container."""
+        if service not in self.containers:
+            names = podman(
+                "ps", "-a", "--format", "{{.Names}}",
+                "--filter", f"label=io.podman.compose.project={self.project}",
+                "--filter", f"label=com.docker.compose.service={service}",
+            ).split()  # fmt: skip
+            if len(names) != 1:
+                raise CommandFailed(
+                    f"expected one {service} container in {self.project}, found {names}"
+                )
+            self.containers[service] = names[0]
+        return self.containers[service]
+
+    def down(self) -> None:
+        """Remove the project's containers, network and volumes."""
+        self.compose("down", "-v", "-t", "30", check=False)
+
+    def logs(self) -> str:
+        return logs(f"label=io.podman.compose.project={self.project}")
+
+
+@dataclass
+class KubePlay:
+    """deploy/kube.yaml played by Podman on a network of its own."""
+
+    workspace: Path
+    postgres_image: str
+    backend_image: str
+    network: str
+    port: int
+
+    @property
+    def manifest(self) -> Path:
+        return self.workspace / "deploy" / "kube.e2e.yaml"
+
+    def render(self) -> None:
+        """Write deploy/kube.yaml with only the images and the host port swapped."""
+        text = (self.workspace / "deploy" / "kube.yaml").read_text()
+        for old, new in (
+            (
+                "image: docker.io/library/postgres:16-alpine",
+                f"image: {self.postgres_image}",
+            ),
+            ("image: localhost/keel-backend:latest", f"image: {self.backend_image}"),
+            ("hostPort: 8000", f"hostPort: {self.port}"),
+        ):
+            if text.count(old) != 1:
+                raise ValueError(f"deploy/kube.yaml should hold `{old}` once")
+            text = text.replace(old, new)
+        self.manifest.write_text(text)
+
+    def up(self) -> None:
+        """Create the secrets and the network, then play the manifest."""
+        run(sys.executable, "scripts/kube_secrets.py", "podman", cwd=self.workspace)
+        podman("network", "create", self.network)
+        podman("kube", "play", "--network", self.network, str(self.manifest))
+
+    def down(self) -> None:
+        """Remove the pods, the volume, the secrets and the network."""
+        if self.manifest.exists():
+            run("podman", "kube", "play", "--down", str(self.manifest), check=False)
+        run("podman", "volume", "rm", "-f", "keel-pgdata", check=False)
+        run("podman", "secret", "rm", "keel-backend", "keel-db", check=False)
+        run("podman", "network", "rm", "-f", self.network, check=False)
+
+    def backend(self) -> str:
+        """Return the name of the backend's container."""
+        names = podman(
+            "ps", "--format", "{{.Names}}",
+            "--filter", "name=^keel-backend-pod.*-backend$",
+        ).split()  # fmt: skip
+        if len(names) != 1:
+            raise CommandFailed(f"expected one running kube backend, found {names}")
+        return names[0]
+
+    def logs(self) -> str:
+        return logs(f"label={KUBE_LABEL}")
+
+
+def logs(label_filter: str) -> str:
+    """Return the last lines of every container that matches the filter."""
+    names = podman("ps", "-a", "--format", "{{.Names}}", "--filter", label_filter)
+    parts = []
+    for name in names.split():
+        tail = run("podman", "logs", "--tail", "40", name, check=False)
+        parts.append(f"--- logs of {name}\n{tail.stdout}{tail.stderr}")
+    return "\n".join(parts)
+
+
+def inventory() -> dict[str, set[str]]:
+    """Return what Podman holds now: containers, pods, volumes, networks, secrets."""
+    return {
+        "containers": set(podman("ps", "-a", "-q").split()),
+        "pods": set(podman("pod", "ps", "-q").split()),
+        "volumes": set(podman("volume", "ls", "-q").split()),
+        "networks": set(podman("network", "ls", "-q").split()),
+        "secrets": set(podman("secret", "ls", "--format", "{{.Name}}").split()),
+    }
+
+
+def left_behind(before: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Return what Podman holds now and did not hold before, by kind."""
+    now = inventory()
+    left = {kind: sorted(now[kind] - before[kind]) for kind in now}
+    return {kind: names for kind, names in left.items() if names}

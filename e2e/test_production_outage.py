@@ -1,0 +1,121 @@
+"""production: the database down and back, the backend recovering on its own."""
+
+import time
+from dataclasses import dataclass
+
+import pytest
+
+from e2e.http import request
+from e2e.shell import TimedOut, inspect, run, wait_until
+from e2e.stacks import Stack
+from e2e.timings import Timings
+
+
+def healthcheck_passes(container: str) -> bool:
+    return run("podman", "healthcheck", "run", container, check=False).returncode == 0
+
+
+def status(port: int, path: str, headers: dict[str, str] | None = None) -> int | str:
+    """Return the status of GET path, or why there was none."""
+    try:
+        return request(port, "GET", path, headers=headers).status
+    except OSError as error:
+        return f"no answer: {error!r}"
+
+
+@dataclass(frozen=True)
+class Outage:
+    """What was seen before, during and after the database's outage."""
+
+    healthy_before: bool
+    admin_during: int | str
+    admin_seconds: float
+    readyz_during: int | str
+    healthz_during: int | str
+    healthy_during: bool
+    recovered_after: float | None
+    db_restarted: bool
+    backend_before: str
+    backend_after: str
+
+
+@pytest.fixture(scope="module")
+def outage(production: Stack, signed_in: dict[str, str]) -> Outage:
+    """Stop the database, look at the backend, start it again; return what was seen.
+
+    Each observation is recorded rather than asserted here, so that every
+    check below reports on its own.
+    """
+    port = production.port
+    backend, db = production.container("backend"), production.container("db")
+    backend_template = "{{.State.StartedAt}} {{.RestartCount}}"
+    backend_before = inspect(backend, backend_template)
+    db_started = inspect(db, "{{.State.StartedAt}}")
+    healthy_before = healthcheck_passes(backend)
+    production.compose("stop", "db")
+    try:
+        began = time.monotonic()
+        admin_during = status(port, "/admin/", signed_in)
+        admin_seconds = time.monotonic() - began
+        readyz_during = status(port, "/readyz")
+        healthz_during = status(port, "/healthz")
+        healthy_during = healthcheck_passes(backend)
+    finally:
+        production.compose("start", "db")
+    try:
+        recovered_after: float | None = wait_until(
+            "the admin to answer again after the database came back",
+            lambda: status(port, "/admin/", signed_in) == 200,
+            timeout=90,
+        )
+    except TimedOut:
+        recovered_after = None
+    return Outage(
+        healthy_before=healthy_before,
+        admin_during=admin_during,
+        admin_seconds=admin_seconds,
+        readyz_during=readyz_during,
+        healthz_during=healthz_during,
+        healthy_during=healthy_during,
+        recovered_after=recovered_after,
+        db_restarted=inspect(db, "{{.State.StartedAt}}") != db_started,
+        backend_before=backend_before,
+        backend_after=inspect(backend, backend_template),
+    )
+
+
+def test_healthcheck_passes_with_the_database_up(outage: Outage) -> None:
+    assert outage.healthy_before
+
+
+def test_admin_fails_fast_without_the_database(outage: Outage) -> None:
+    assert outage.admin_during == 500
+    # The request gives up after 15 s; an answer in under 10 is not a hang.
+    assert outage.admin_seconds < 10
+
+
+def test_readyz_is_503_and_healthz_200_without_the_database(outage: Outage) -> None:
+    assert (outage.readyz_during, outage.healthz_during) == (503, 200)
+
+
+def test_healthcheck_fails_without_the_database(outage: Outage) -> None:
+    assert not outage.healthy_during
+
+
+def test_database_restarted(outage: Outage) -> None:
+    assert outage.db_restarted
+
+
+def test_admin_answers_again_once_the_database_is_back(
+    outage: Outage, timings: Timings
+) -> None:
+    assert outage.recovered_after is not None, "no answer 90 s after the restart"
+    timings.figure(
+        f"backend recovered {outage.recovered_after:.1f} s after the database "
+        "was started again"
+    )
+
+
+def test_backend_recovered_without_a_restart_of_its_own(outage: Outage) -> None:
+    assert outage.backend_after == outage.backend_before
+    assert outage.backend_before.endswith(" 0")

@@ -1,0 +1,64 @@
+"""production: users, tokens, admin sessions and the Redis cache."""
+
+import json
+
+import pytest
+
+from e2e.http import HTTPS, Superuser, admin_login, request
+from e2e.shell import exec_in
+from e2e.stacks import Stack
+
+
+def test_superuser_gets_access_and_refresh_tokens(
+    production: Stack, superuser: Superuser
+) -> None:
+    credentials = {"username": superuser.username, "password": superuser.password}
+    response = request(
+        production.port, "POST", "/api/auth/token/",
+        body=json.dumps(credentials).encode(),
+        headers={**HTTPS, "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status == 200
+    body = response.json()
+    assert body.get("access")
+    assert body.get("refresh")
+
+
+def test_superuser_logs_in_to_the_admin(
+    production: Stack, superuser: Superuser
+) -> None:
+    login = admin_login(production.port, superuser.username, superuser.password)
+    assert login.status == 302
+    assert login.headers["Location"] == "/admin/"
+    assert login.cookies().get("sessionid")
+
+
+def test_admin_index_answers_the_session_from_the_database(
+    production: Stack, signed_in: dict[str, str]
+) -> None:
+    assert request(production.port, "GET", "/admin/", headers=signed_in).status == 200
+
+
+@pytest.fixture(scope="module")
+def cached(production: Stack) -> list[str]:
+    """Return Django's cache backend and a value set and read back through it."""
+    return exec_in(
+        production.container("backend"),
+        "python", "manage.py", "shell", "-v", "0", "-c",
+        "from django.conf import settings; from django.core.cache import cache; "
+        "cache.set('keel-e2e', 'through-redis', 60); "
+        "print(settings.CACHES['default']['BACKEND'], cache.get('keel-e2e'))",
+    ).stdout.split()  # fmt: skip
+
+
+def test_django_cache_is_redis(cached: list[str]) -> None:
+    assert cached == ["django.core.cache.backends.redis.RedisCache", "through-redis"]
+
+
+def test_cached_key_is_in_the_redis_container(
+    production: Stack, cached: list[str]
+) -> None:
+    keys = exec_in(
+        production.container("redis"), "redis-cli", "--scan", "--pattern", "*keel-e2e*"
+    ).stdout
+    assert "keel-e2e" in keys

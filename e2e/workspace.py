@@ -1,0 +1,63 @@
+"""
+A throwaway copy of the project for the stacks to run in.
+
+It holds the checkout's tracked and untracked files (not the ignored ones),
+with fresh env files, so the checkout and its backend/.env are never touched;
+the compose files, Containerfile and kube manifest under test are the ones in
+the checkout.
+"""
+
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from e2e.shell import run
+
+ROOT = Path(__file__).resolve().parent.parent
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# The stacks run the redis profile, so Django's cache goes through it.
+REDIS_URL = "redis://redis:6379/0"
+
+
+def make_workspace() -> Path:
+    """Return the project's root in a new temporary folder, env files written."""
+    copy = Path(tempfile.mkdtemp(prefix="keel-e2e-")) / "keel"
+    copy.mkdir()
+    if (ROOT / ".git").exists():
+        listed = run(
+            "git", "ls-files", "-z", "--cached", "--others", "--exclude-standard",
+            cwd=ROOT,
+        )  # fmt: skip
+        for name in filter(None, listed.stdout.split("\0")):
+            source = ROOT / name
+            if source.is_file():
+                (copy / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, copy / name)
+    else:
+        shutil.copytree(
+            ROOT,
+            copy,
+            dirs_exist_ok=True,
+            # Names, not paths: the env files are written afresh below.
+            ignore=shutil.ignore_patterns(
+                ".venv", "__pycache__", "staticfiles", ".env", "db.env", "*.crt"
+            ),
+        )
+    run(sys.executable, "scripts/make_env.py", cwd=copy)
+    env_file = copy / "backend" / ".env"
+    text, count = re.subn(
+        r"^REDIS_URL=.*$", f"REDIS_URL={REDIS_URL}", env_file.read_text(), flags=re.M
+    )
+    if count != 1:
+        raise ValueError(f"{env_file} should set REDIS_URL once, not {count} times")
+    env_file.write_text(text)
+    # The image build trusts the host's CA bundle, for networks that intercept TLS.
+    if CA_BUNDLE.is_file():
+        shutil.copy(CA_BUNDLE, copy / ".ci" / "certs" / CA_BUNDLE.name)
+    return copy
+
+
+def remove_workspace(copy: Path) -> None:
+    shutil.rmtree(copy.parent, ignore_errors=True)
