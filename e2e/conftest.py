@@ -99,8 +99,9 @@ def base_images(timings: Timings) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def workspace(timings: Timings) -> Iterator[Path]:
     """Return the root of a throwaway copy of the project, with fresh env files."""
-    copy = make_workspace()
-    timings.note(f"project copied to {copy}, env files written")
+    with timings.step("a throwaway copy of the project"):
+        copy = make_workspace()
+    timings.note(f"{copy}, env files written")
     try:
         yield copy
     finally:

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -168,12 +169,14 @@ def base_images(say: Say) -> dict[str, str]:
         if image_recipe(base.standin) == recipe:
             say(f"{base.variable}={base.standin} (stand-in, cached)")
         else:
+            started = time.monotonic()
             run(
                 "podman", "build", "--build-arg", f"BASE_IMAGE={DEBIAN_IMAGE}",
                 "--label", f"{RECIPE_LABEL}={recipe}",
                 "-f", str(STANDINS / base.recipe), "-t", base.standin, str(STANDINS),
                 timeout=900,
             )  # fmt: skip
-            say(f"{base.variable}={base.standin} (stand-in, built)")
+            took = time.monotonic() - started
+            say(f"{base.variable}={base.standin} (stand-in, built in {took:.0f} s)")
         chosen[base.variable] = base.standin
     return chosen
