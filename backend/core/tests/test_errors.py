@@ -3,6 +3,7 @@
 import pytest
 
 from django.core.cache import cache
+from django.test import Client
 
 pytestmark = pytest.mark.urls("core.tests.urls")
 
@@ -26,6 +27,13 @@ def test_unknown_api_path_is_json_404_even_with_debug(client, settings, debug):
     settings.DEBUG = debug
     assert_json_error(client.get("/api/no/such/thing/"), 404)
     assert_json_error(client.get("/api/"), 404)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_json_404_for_a_write_without_a_csrf_token(method):
+    # Django's CSRF check runs before a plain view and answers with an HTML 403.
+    client = Client(enforce_csrf_checks=True)
+    assert_json_error(getattr(client, method)("/api/no/such/thing/"), 404)
 
 
 def test_malformed_json_is_400(client):

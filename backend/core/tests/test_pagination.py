@@ -3,7 +3,7 @@
 import pytest
 
 from django.test import RequestFactory
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 
 from accounts.models import User
@@ -24,9 +24,16 @@ def users():
     User.objects.bulk_create(User(username=f"user{n}") for n in range(120))
 
 
-@pytest.mark.parametrize("size", ["1000000", str(10**30), "-5", "abc", "\x00"])
-def test_page_size_is_capped_or_defaulted(size):
-    assert len(paginate({"page_size": size})) in (50, 100)
+@pytest.mark.parametrize(("size", "rows"), [("1000000", 100), ("-5", 50), ("0", 50)])
+def test_page_size_is_capped_or_defaulted(size, rows):
+    assert len(paginate({"page_size": size})) == rows
+
+
+@pytest.mark.parametrize("size", ["abc", "\x00", "null", "1.5", ""])
+def test_page_size_that_is_not_an_integer_is_a_field_error(size):
+    with pytest.raises(ValidationError) as error:
+        paginate({"page_size": size})
+    assert list(error.value.detail) == ["page_size"]
 
 
 def test_page_size_above_ceiling_is_cut_to_ceiling():
