@@ -178,6 +178,40 @@ def manage() -> Callable[..., Result]:
     return run
 
 
+# A user and API clients, shared by every app's tests. Django code is imported
+# inside the fixtures: this file is loaded before Django is configured.
+@pytest.fixture
+def user(db):
+    from accounts.tests.factories import make_user
+
+    return make_user()
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def tokens(user, api_client):
+    """Return the access and refresh tokens of a real login as user."""
+    from accounts.tests.factories import login
+
+    response = login(api_client)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+@pytest.fixture
+def auth_client(tokens):
+    """Return an API client signed in as user with a real access token."""
+    from accounts.tests.factories import bearer
+
+    return bearer(tokens["access"])
+
+
 @pytest.fixture
 def prod_env() -> dict[str, str]:
     return production_environment()
