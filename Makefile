@@ -28,7 +28,7 @@ ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
 	&& { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null; } \
 	|| { echo "make: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
-.PHONY: help env install lint test security dev serve up prod down kube kube-down e2e bench
+.PHONY: help env install lint app test security dev serve up prod down kube kube-down e2e bench
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,10 +46,15 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 
 install: $(VENV)/.installed ## Create .venv/ with the locked dependencies, dev tools included.
 
-lint: install ## ruff format --check, ruff check and mypy.
+lint: install ## ruff format --check, ruff check, mypy, makemigrations --check.
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(LINT_ENV) $(BIN)/mypy
+	$(LINT_ENV) $(BIN)/python scripts/makemigrations.py --check --dry-run
+
+app: install ## A new domain app: make app NAME=orders [MODEL=Order] (docs/first-app.md).
+	@test -n "$(NAME)" || { echo "make app: name the app, for example: make app NAME=orders" >&2; exit 2; }
+	$(LINT_ENV) $(BIN)/python scripts/new_app.py "$(NAME)" $(if $(MODEL),--model "$(MODEL)")
 
 test: lint ## Lint, then the whole test suite on a real PostgreSQL.
 	$(BIN)/pytest

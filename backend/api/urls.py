@@ -13,6 +13,7 @@ from core.views import not_found
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
+    # make app: new apps' URLs go above this line.
     path("schema/", SchemaApi.as_view(), name="schema"),
     path("docs/", DocsApi.as_view(url_name="schema"), name="docs"),
     # Must stay last: it claims every path the patterns above do not.
