@@ -31,6 +31,7 @@ LOAD = "backend/configs/tests/test_load.py"
 SETTINGS = "backend/configs/tests/test_settings.py"
 HEALTH = "backend/core/tests/test_health.py"
 FUZZ = "backend/api/tests/test_fuzz.py"
+MAKE_APP = "backend/configs/tests/test_make_app.py"
 
 
 @dataclass
@@ -155,6 +156,17 @@ CHECKS: list[Check] = [
         "fuzzing: schemathesis, every check",
         (f"{FUZZ}::test_api_operation_passes_every_check",),
         fuzzing,
+    ),
+    Check(
+        "make app: a generated app fuzzed, typed",
+        (
+            f"{MAKE_APP}::"
+            "test_generated_app_passes_the_fuzzer_mypy_and_the_migrations_check",
+        ),
+        lambda results: (
+            f"{prop('operations', results)} operations fuzzed, mypy and "
+            "makemigrations --check clean"
+        ),
     ),
     Check(
         "DB down: /healthz 200, /readyz 503",
