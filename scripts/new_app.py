@@ -12,11 +12,13 @@ every file back as it was.
 
 import argparse
 import contextlib
+import io
 import keyword
 import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -70,11 +72,30 @@ def check_app_name(name: str, *, backend: Path, urls: str) -> None:
         )
 
 
-def check_model_name(name: str) -> None:
+def names_in_template(template: Path) -> set[str]:
+    """Return every identifier the template's code uses, its text aside."""
+    names: set[str] = set()
+    for path in template.rglob("*.py-tpl"):
+        code = re.sub(r"\{\{.*?\}\}", "TEMPLATE_NAME", path.read_text())
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.NAME and "TEMPLATE_NAME" not in token.string:
+                names.add(token.string)
+    return names
+
+
+def check_model_name(name: str, *, taken: set[str]) -> None:
+    """Raise Refused unless name is a model name the template can use."""
     if not MODEL_NAME.fullmatch(name) or keyword.iskeyword(name):
         raise Refused(
             f"{name!r} is not a valid model name: use CamelCase letters and digits, "
             "starting with a capital (for example: Order)."
+        )
+    # The model's class and its snake_case variables sit beside these names.
+    clashes = {name, snake_case(name)} & taken
+    if clashes:
+        raise Refused(
+            f"the model name {name!r} would clash with {sorted(clashes)[0]!r} in "
+            "the template's code: choose another with MODEL=."
         )
 
 
@@ -129,8 +150,8 @@ def render(name: str, model: str, *, root: Path) -> None:
             parser.add_argument("--model-name")
             parser.add_argument("--model-snake")
 
-    # startapp refuses a directory that exists, as an importable name: it
-    # makes backend/<name>/ itself, in the working directory.
+    # startapp makes backend/<name>/ itself, in the working directory: one
+    # made first would be importable, and startapp refuses an importable name.
     with contextlib.chdir(root / "backend"):
         call_command(
             StartAppWithModel(),
@@ -148,7 +169,7 @@ def make_app(name: str, model: str, *, root: Path) -> None:
     urls_path = backend / "api" / "urls.py"
     originals = {path: path.read_text() for path in (settings_path, urls_path)}
     check_app_name(name, backend=backend, urls=originals[urls_path])
-    check_model_name(model)
+    check_model_name(model, taken=names_in_template(root / "templates" / "app"))
     wired = {
         settings_path: wire_settings(originals[settings_path], name),
         urls_path: wire_urls(originals[urls_path], name),
@@ -199,7 +220,7 @@ def main(argv: list[str]) -> int:
     print(
         f"make app: created backend/{args.name}/ (model {model}) with its first "
         f"migration, in INSTALLED_APPS and under /api/{args.name}/.\n"
-        "Next: make test, then make dev and migrate."
+        "Next: make test; make dev applies the migration."
     )
     return 0
 

@@ -102,10 +102,34 @@ def test_the_name_of_an_importable_module_is_refused(new_app, name):
         new_app.check_app_name(name, backend=BACKEND, urls="")
 
 
+@pytest.fixture(scope="module")
+def template_names(new_app):
+    return new_app.names_in_template(ROOT / "templates" / "app")
+
+
 @pytest.mark.parametrize("name", ["order", "Order_", "class", "2Order"])
-def test_a_bad_model_name_is_refused(new_app, name):
+def test_a_bad_model_name_is_refused(new_app, template_names, name):
     with pytest.raises(new_app.Refused, match="not a valid model name"):
-        new_app.check_model_name(name)
+        new_app.check_model_name(name, taken=template_names)
+
+
+@pytest.mark.parametrize(
+    ("name", "clash"),
+    [("User", "User"), ("Request", "Request"), ("Status", "status"), ("Name", "name")],
+)
+def test_a_model_name_the_template_uses_is_refused(
+    new_app, template_names, name, clash
+):
+    # Status would make a variable status that hides rest_framework.status.
+    with pytest.raises(new_app.Refused, match=f"clash with '{clash}'"):
+        new_app.check_model_name(name, taken=template_names)
+
+
+def test_names_in_template_are_its_codes_not_its_texts(template_names):
+    assert {"status", "User", "cast", "pytest"} <= template_names
+    # "order" is in comments ("makes the order total"), never in code.
+    assert "order" not in template_names
+    assert not {name for name in template_names if "TEMPLATE_NAME" in name}
 
 
 def test_wiring_inserts_above_the_anchors_once(new_app):
