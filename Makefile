@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-UV_VERSION := 0.13.9
+# uv's one pin is in pyproject.toml's dev group (so uv sync keeps it in .venv).
+UV_VERSION := $(shell sed -n 's/^ *"uv==\([^"]*\)",$$/\1/p' pyproject.toml)
 # The podman-compose pinned in the dev group, the one make e2e exercises.
 COMPOSE ?= $(BIN)/podman-compose
 PROD_FILES := -f podman-compose.yml -f podman-compose.prod.yml
