@@ -1,61 +1,62 @@
 """
-Test set-up shared by the whole suite: the environment and a real PostgreSQL.
+Test set-up shared by the whole suite: the environment, a real PostgreSQL and
+Redis, fresh process state for every test, and no silent skips.
 
 pytest-django is configured here, in pytest_configure, rather than from the
 ini file, because settings require the database's address when they load:
 with DB_HOST in the environment the suite uses that server; otherwise it
 starts a throwaway PostgreSQL from the binaries on this machine and stops it
-when the session ends.
+when the session ends. Redis is a throwaway redis-server, started by the first
+test that needs it.
 """
 
 import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 
-from testing.environment import BACKEND, production_environment
+from testing.environment import BACKEND, local_environment, production_environment
 from testing.http import LiveClient
 from testing.postgres import PostgresNotFound, ThrowawayPostgres
+from testing.redis import RedisNotFound, ThrowawayRedis
 
 _server: ThrowawayPostgres | None = None
 
-# Fuzzing's budget (api/tests/test_fuzz.py), in examples per API operation: a
-# quick pass in every run, a deeper one with --hypothesis-profile=security
-# (make security). Derandomized, so that a run repeats; no example database.
-hypothesis_settings.register_profile(
-    "keel", max_examples=15, derandomize=True, database=None, deadline=None
+# The only skips a run may have, as (test id prefix, reason prefix): anything
+# else skipped fails the run, so a test that stops running is noticed.
+ALLOWED_SKIPS = (
+    # Debian 12 ships Podman 4.3, which has no Quadlet.
+    (
+        "backend/configs/tests/test_deploy.py::test_quadlet_generator_accepts_the_units",
+        "needs Podman 4.4 or newer with Quadlet",
+    ),
+    # Stopping the database is only possible with the suite's own server.
+    ("backend/core/tests/test_health.py::", "stopping the database needs"),
 )
-hypothesis_settings.register_profile(
-    "security", hypothesis_settings.get_profile("keel"), max_examples=150
-)
-hypothesis_settings.load_profile("keel")
-
-
-def suite_environment() -> dict[str, str]:
-    """Return the environment the suite runs in: production-like, debug off."""
-    return {
-        "KEEL_ENV_FILE": "",
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "JWT_SIGNING_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "CORS_ALLOWED_ORIGINS": "https://app.example.com",
-        "CSRF_TRUSTED_ORIGINS": "https://app.example.com",
-        # Tests speak plain HTTP to the app; the redirect has tests of its own.
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-    }
+_unallowed_skips: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
     global _server
     if config.getoption("help") or config.getoption("version"):
         return
-    for name, value in suite_environment().items():
+    from hypothesis import settings as hypothesis_settings
+
+    # Fuzzing's budget (api/tests/test_fuzz.py), in examples per API operation:
+    # a quick pass in every run, a deeper one with --hypothesis-profile=security
+    # (make security). Derandomized, so that a run repeats; no example database.
+    hypothesis_settings.register_profile(
+        "keel", max_examples=15, derandomize=True, database=None, deadline=None
+    )
+    hypothesis_settings.register_profile(
+        "security", hypothesis_settings.get_profile("keel"), max_examples=150
+    )
+    hypothesis_settings.load_profile("keel")
+    for name, value in local_environment().items():
         os.environ.setdefault(name, value)
     if not os.environ.get("DB_HOST"):
         try:
@@ -73,6 +74,39 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _server is not None:
         _server.remove()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+    reason = reason.removeprefix("Skipped: ")
+    allowed = any(
+        report.nodeid.startswith(test) and reason.startswith(why)
+        for test, why in ALLOWED_SKIPS
+    )
+    if not allowed:
+        _unallowed_skips.append(f"{report.nodeid}: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _unallowed_skips:
+        terminalreporter.section("skips not on the allowlist (backend/conftest.py)")
+        for line in _unallowed_skips:
+            terminalreporter.line(line)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _unallowed_skips and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Forget process-global state (core.state) before every test."""
+    from core import state
+
+    state.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -103,29 +137,34 @@ def _empty_cache(settings):
     }
 
 
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[ThrowawayRedis]:
+    """Return the suite's throwaway Redis, started on first use."""
+    try:
+        server = ThrowawayRedis().start()
+    except RedisNotFound as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.remove()
+
+
 @pytest.fixture
-def redis_cache(settings):
-    """Point Django's cache at the Redis on this machine, under a fresh prefix."""
+def redis_cache(settings, redis_server):
+    """Point Django's cache and REDIS_URL at the suite's Redis, under a fresh prefix."""
     import redis
 
-    url = "redis://127.0.0.1:6379/0"
-    client = redis.Redis.from_url(url, socket_connect_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis on 127.0.0.1:6379")
+    client = redis.Redis.from_url(redis_server.url)
     prefix = f"keel-test-{secrets.token_hex(6)}"
-    settings.REDIS_URL = url
+    settings.REDIS_URL = redis_server.url
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": url,
+            "LOCATION": redis_server.url,
             "KEY_PREFIX": prefix,
         }
     }
     yield client, prefix
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
+    client.close()
 
 
 @pytest.fixture(autouse=True)

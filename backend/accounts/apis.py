@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import JWTAuthentication
+from accounts.guesses import RefundGuessOnBadInput, refund_password_guess
 from accounts.models import User
+from accounts.password_checks import password_check_slot
 from accounts.services import (
     TokenPair,
     token_blacklist,
@@ -31,10 +33,7 @@ from accounts.services import (
 from accounts.throttles import (
     PasswordGuessIpThrottle,
     PasswordGuessUsernameThrottle,
-    RefundGuessOnBadInput,
     RegisterThrottle,
-    password_check_slot,
-    refund_password_guess,
 )
 from core import fields
 from core.schema import ErrorSerializer
@@ -124,9 +123,9 @@ class TokenObtainApi(RefundGuessOnBadInput, PublicApi):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with password_check_slot(request, self):
+        with password_check_slot(request):
             tokens = token_obtain(**serializer.validated_data)
-        refund_password_guess(request, self)
+        refund_password_guess(request)
         return Response(TokenPairOutputSerializer(tokens).data)
 
 
@@ -199,11 +198,11 @@ class PasswordChangeApi(RefundGuessOnBadInput, APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with password_check_slot(request, self):
+        with password_check_slot(request):
             user_change_password(
                 user=cast(User, request.user), **serializer.validated_data
             )
-        refund_password_guess(request, self)
+        refund_password_guess(request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

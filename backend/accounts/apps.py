@@ -10,3 +10,9 @@ class AccountsConfig(AppConfig):
         # Registers the OpenAPI description of keel's JWT authentication and
         # the receivers that keep the authentication cache true.
         from accounts import schema, signals  # noqa: F401
+        from accounts.authentication import verified_access_token
+        from accounts.password_checks import reset as reset_password_checks
+        from core import state
+
+        state.register("accounts.authentication", verified_access_token.cache_clear)
+        state.register("accounts.password_checks", reset_password_checks)

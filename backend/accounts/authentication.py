@@ -19,6 +19,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 from accounts.selectors import user_for_token
 
 
+# Process-global; core.state's reset clears it (accounts.apps registers that).
 @lru_cache(maxsize=4096)
 def verified_access_token(raw_token: bytes) -> AccessToken:
     """Return raw_token verified; an invalid token raises and is not remembered."""

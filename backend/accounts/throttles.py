@@ -7,23 +7,16 @@ socket's address unless ``NUM_PROXIES`` (DJANGO_NUM_PROXIES) trusted proxies
 stand in front, so a forged X-Forwarded-For header changes nothing.
 """
 
-import contextlib
 import hashlib
-import threading
 import unicodedata
-from collections.abc import Iterator
 from typing import Any, cast
 
-from django.conf import settings
-from rest_framework import exceptions
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-# The request attribute listing the (cache, key) counts it added.
-COUNTED_GUESSES = "_keel_counted_password_guesses"
+from accounts.guesses import record_guess
 
 
 class LiveRateThrottle(SimpleRateThrottle):
@@ -47,8 +40,8 @@ class PasswordGuessThrottle(LiveRateThrottle):
     Each attempt is counted before the password is checked, with an atomic
     increment, so that parallel guesses cannot all pass before the first failure
     is recorded; the view refunds the attempt when the password was right, so
-    only failures count. The count expires one period after the attempt that
-    opened it.
+    only failures count (accounts.guesses). The count expires one period after
+    the attempt that opened it.
     """
 
     def key_for(self, request: Request) -> str | None:
@@ -67,12 +60,7 @@ class PasswordGuessThrottle(LiveRateThrottle):
         if self.key is None:
             return True
         self.now = self.timer()
-        # Remember what this request counted, so that a refund undoes exactly that.
-        counted = getattr(request, COUNTED_GUESSES, None)
-        if counted is None:
-            counted = []
-            setattr(request, COUNTED_GUESSES, counted)
-        counted.append((self.cache, self.key))
+        record_guess(request, self.cache, self.key)
         if self.cache.add(self.key, 1, self.duration):
             self.cache.set(f"{self.key}_opened", self.now, self.duration)
             return True
@@ -119,42 +107,6 @@ class PasswordGuessUsernameThrottle(PasswordGuessThrottle):
         return hashlib.sha256(normalized.encode()).hexdigest()
 
 
-def refund_password_guess(request: Request, view: APIView) -> None:
-    """Uncount what the password-guess throttles counted for request, once."""
-    for cache, key in getattr(request, COUNTED_GUESSES, None) or []:
-        # A ValueError means the count has expired already: nothing to refund.
-        with contextlib.suppress(ValueError):
-            if cache.decr(key) <= 0:
-                # Leave nothing behind: requests that guessed nothing must not
-                # fill a local-memory cache until it evicts the real counts.
-                cache.delete_many([key, f"{key}_opened"])
-    setattr(request, COUNTED_GUESSES, [])
-
-
-class RefundGuessOnBadInput:
-    """
-    Mixin for views behind the password-guess throttles: a request whose body
-    is malformed or invalid checked no password, so it is not a guess.
-
-    The throttles count before the view runs (so that parallel guesses cannot
-    slip through); this uncounts requests that never reached a password check.
-    A wrong password is a Django ValidationError raised by a service, and stays
-    counted.
-    """
-
-    def handle_exception(self, exc: Exception) -> Response:
-        bad_input = (
-            exceptions.ValidationError,
-            exceptions.ParseError,
-            exceptions.UnsupportedMediaType,
-        )
-        if isinstance(exc, bad_input):
-            view = cast(APIView, self)
-            refund_password_guess(view.request, view)
-        response: Response = super().handle_exception(exc)  # type: ignore[misc]
-        return response
-
-
 class RegisterThrottle(LiveRateThrottle):
     """Limit account creation attempts per client IP."""
 
@@ -165,43 +117,3 @@ class RegisterThrottle(LiveRateThrottle):
             "scope": self.scope,
             "ident": self.get_ident(request),
         }
-
-
-class PasswordChecksBusy(exceptions.APIException):
-    status_code = 503
-    default_detail = "Too many sign-ins at once; try again in a moment."
-    default_code = "password_checks_busy"
-
-
-_password_slots: tuple[int, threading.BoundedSemaphore] | None = None
-_password_slots_lock = threading.Lock()
-
-
-def password_check_slots() -> threading.BoundedSemaphore:
-    """Return this process's slots, made anew if the setting changed."""
-    global _password_slots
-    size = int(settings.KEEL["PASSWORD_CHECKS_PER_WORKER"])
-    with _password_slots_lock:
-        if _password_slots is None or _password_slots[0] != size:
-            _password_slots = (size, threading.BoundedSemaphore(size))
-        return _password_slots[1]
-
-
-@contextlib.contextmanager
-def password_check_slot(request: Request, view: APIView) -> Iterator[None]:
-    """
-    Hold one of this worker process's password-check slots, or answer 503.
-
-    A password check takes a request thread for a quarter of a second or more
-    (PBKDF2, by design). Capping how many run at once in a worker keeps its
-    other threads serving the rest of the API during a burst of logins; a
-    login that finds no free slot is refunded its guess and told to retry.
-    """
-    slots = password_check_slots()
-    if not slots.acquire(blocking=False):
-        refund_password_guess(request, view)
-        raise PasswordChecksBusy()
-    try:
-        yield
-    finally:
-        slots.release()

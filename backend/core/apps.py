@@ -8,4 +8,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers keel's system checks (the env-sync check).
-        from core import checks  # noqa: F401
+        from core import (
+            checks,  # noqa: F401
+            health,
+            state,
+        )
+
+        # The readiness check's memory of applied migrations (core.state).
+        state.register("core.health", health.reset)

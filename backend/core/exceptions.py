@@ -1,14 +1,27 @@
 """
 keel's one error shape for the API.
 
-A validation error is 400 with DRF's field errors, ``{"field": ["message"]}``
-(``non_field_errors`` for the rest), whether a serializer or a service raised it
-(a service raises Django's ValidationError). Every other error is
-``{"detail": "message", "code": "machine_readable_code"}``: DRF's own, an
-oversized body (413), an unavailable database or Redis (503) and anything unexpected
-(500), so no API error is HTML.
+Every error body under /api/ is one of two shapes, whatever raised it:
+
+- Validation errors (400): DRF's field errors, an object whose keys are field
+  names and whose values are lists of messages (an object, for a nested
+  serializer), with errors of no one field under ``non_field_errors``:
+  ``{"email": ["Enter a valid email address."]}``,
+  ``{"non_field_errors": ["Nope."]}``. DRF's ValidationError and Django's
+  (raised by services and models) give this shape alike, whether built from a
+  message, a list or a dict.
+- Everything else: ``{"detail": "message", "code": "machine_readable_code"}``,
+  two strings. DRF's own errors (401, 403, 404, 405, 415, 429, a malformed
+  body's 400), Simple JWT's, an oversized body (413), an APIException built
+  with a list or a dict (its messages are joined into one detail), PostgreSQL
+  or Redis unavailable or the password checks busy (503, with Retry-After),
+  and anything unexpected (500, which tells nothing).
+
+A client tells them apart by the values: field errors are lists (or objects),
+``detail`` and ``code`` are strings. No API error is HTML.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import structlog
@@ -43,9 +56,37 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+def _messages(detail: Any) -> Iterator[Any]:
+    """Yield every message in detail (a message, or lists and dicts of them)."""
+    if isinstance(detail, dict):
+        for value in detail.values():
+            yield from _messages(value)
+    elif isinstance(detail, list | tuple):
+        for value in detail:
+            yield from _messages(value)
+    else:
+        yield detail
+
+
+def detail_and_code(data: Any) -> dict[str, str]:
+    """Return an error's data as ``{"detail", "code"}``, both strings."""
+    if isinstance(data, dict) and "detail" in data:
+        # DRF's own {"detail": ...}, or Simple JWT's, which adds "code" and a
+        # list of "messages".
+        detail = data["detail"]
+        code = data.get("code") or getattr(detail, "code", None)
+        return {"detail": str(detail), "code": str(code or "error")}
+    messages = list(_messages(data))
+    code = getattr(messages[0], "code", None) if messages else None
+    return {
+        "detail": " ".join(str(message) for message in messages) or "Error.",
+        "code": str(code or "error"),
+    }
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
-    """Return a JSON response for any exception raised in an API view."""
-    if isinstance(exc, DjangoValidationError):
+    """Return a response in keel's error shape for any exception in an API view."""
+    if isinstance(exc, DjangoValidationError | exceptions.ValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
@@ -59,13 +100,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             {"detail": "Internal server error.", "code": "server_error"},
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
-    elif not isinstance(exc, exceptions.ValidationError) and (
-        isinstance(response.data, dict) and "detail" in response.data
-    ):
-        # Simple JWT's errors add their own "code" and a list of "messages".
-        detail = response.data["detail"]
-        code = response.data.get("code") or getattr(detail, "code", None)
-        response.data = {"detail": str(detail), "code": str(code or "error")}
+    elif not isinstance(exc, exceptions.ValidationError):
+        response.data = detail_and_code(response.data)
     if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
         response["Retry-After"] = "5"
     return response

@@ -12,8 +12,15 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
-# Once every migration is applied it stays so for the life of the process.
+# Once every migration is applied it stays so for the life of the process
+# (reset by core.state's reset, which the tests call).
 _migrations_applied = False
+
+
+def reset() -> None:
+    """Forget that the migrations were found applied."""
+    global _migrations_applied
+    _migrations_applied = False
 
 
 def database_error(detail: bool = False) -> str | None:

@@ -16,21 +16,33 @@ from rest_framework.permissions import AllowAny
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
-    """keel's error body: a message, plus one list of messages per bad field."""
+    """
+    keel's error body (core.exceptions): ``detail`` and ``code``, or, for a
+    validation error (400), one list of messages per bad field instead.
+    """
 
     detail = serializers.CharField(required=False)
     code = serializers.CharField(required=False)
 
 
 ERROR_DESCRIPTIONS = {
-    "400": "Invalid input: `detail` or one list of messages per field.",
+    "400": (
+        "Invalid input: one list of messages per bad field (`non_field_errors` "
+        "for the rest); or `detail` and `code` for a malformed body or a Host "
+        "header this server does not answer."
+    ),
     "401": "Missing, invalid or expired credentials.",
     "403": "Authenticated, but not allowed to do this.",
     "404": "Not found.",
     "413": "Request body too large.",
     "415": "Unsupported media type: send application/json.",
     "429": "Too many requests; retry after the `Retry-After` header's seconds.",
-    "503": "Database temporarily unavailable.",
+    "503": (
+        "Temporarily unavailable, retry after the `Retry-After` header's "
+        "seconds: PostgreSQL or Redis does not answer (`service_unavailable`), "
+        "or, on an endpoint that checks a password, this worker's password "
+        "checks are all busy (`password_checks_busy`)."
+    ),
 }
 
 
@@ -91,9 +103,11 @@ class AutoSchema(SpectacularAutoSchema):
         return responses
 
     def _error_codes(self) -> list[str]:
-        codes = ["503"]
+        # Any request can meet a Host header keel does not serve (400) or an
+        # unavailable database or cache (503).
+        codes = ["400", "503"]
         if self.method in ("POST", "PUT", "PATCH"):
-            codes += ["400", "413", "415"]
+            codes += ["413", "415"]
         # Any view that authenticates answers a bad Authorization header with 401.
         if self.view.get_authenticators():
             codes.append("401")

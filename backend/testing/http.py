@@ -1,15 +1,23 @@
 """A plain HTTP/1.1 client for tests that talk to a live server."""
 
 import http.client
+import json
+from typing import Any
 from urllib.parse import urlsplit
 
 
 class LiveClient:
-    """Plain HTTP/1.1 to the live server: no redirects followed, headers verbatim."""
+    """Plain HTTP/1.1 to a live server: no redirects followed, headers verbatim."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeout: float = 10) -> None:
         address = urlsplit(url)
         self.host, self.port = address.hostname or "127.0.0.1", address.port
+        self.timeout = timeout
+
+    @classmethod
+    def on_port(cls, port: int, timeout: float = 10) -> "LiveClient":
+        """Return a client of the server listening on 127.0.0.1:port."""
+        return cls(f"http://127.0.0.1:{port}", timeout=timeout)
 
     def request(
         self,
@@ -18,10 +26,24 @@ class LiveClient:
         body: bytes | str | None = None,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        """Return the status, headers and body of one request, on a new connection."""
+        connection = http.client.HTTPConnection(
+            self.host, self.port, timeout=self.timeout
+        )
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
             connection.close()
+
+    def post_json(
+        self, path: str, data: Any, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        """POST data as a JSON body."""
+        return self.request(
+            "POST",
+            path,
+            body=json.dumps(data),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )

@@ -10,12 +10,14 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from pytest_postgresql.executors import PostgreSQLExecutor
+
+from testing.network import free_port
 
 NO_POSTGRES = (
     "keel needs PostgreSQL here. Either point it at a server "
@@ -45,12 +47,6 @@ def find_pg_ctl() -> str | None:
     candidates = glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")
     candidates.sort(key=lambda path: int(Path(path).parent.parent.name.split(".")[0]))
     return candidates[-1] if candidates else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pg_ctl_for_this_user(pg_ctl: str, workdir: Path) -> str:
@@ -98,9 +94,41 @@ class ThrowawayPostgres:
             ),
         )
 
-    def start(self) -> "ThrowawayPostgres":
+    def start(self, timeout: float = 30) -> "ThrowawayPostgres":
+        """Start the server and return once it answers a query."""
         self.executor.start()
+        self.wait_until_ready(timeout)
         return self
+
+    def wait_until_ready(self, timeout: float) -> None:
+        """
+        Return once a real query succeeds, or raise TimeoutError.
+
+        An open port is not enough: a server that is still starting, or
+        recovering after a stop, accepts connections and refuses them with
+        "the database system is starting up".
+        """
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with psycopg.connect(
+                    host="127.0.0.1",
+                    port=self.port,
+                    user="postgres",
+                    dbname="postgres",
+                    connect_timeout=1,
+                ) as connection:
+                    connection.execute("SELECT 1").fetchone()
+                return
+            except psycopg.OperationalError as error:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"PostgreSQL did not answer a query within {timeout:g} s: "
+                        f"{error}"
+                    ) from error
+                time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop the server, keeping its data, so that start() brings it back."""

@@ -7,7 +7,8 @@ import pytest
 
 from django.contrib.auth import hashers as django_hashers
 
-from accounts.hashers import HASHING_NICENESS, PBKDF2PasswordHasher
+from accounts.hashers import PBKDF2PasswordHasher
+from accounts.password_checks import HASHING_NICENESS
 
 
 def test_hashes_are_exactly_djangos():

@@ -186,7 +186,7 @@ def test_throttle_counts_live_in_redis_where_every_worker_sees_them(
 def test_a_login_finding_every_password_slot_taken_is_503_and_refunded(
     user, api_client
 ):
-    from accounts.throttles import password_check_slots
+    from accounts.password_checks import password_check_slots
 
     slots = password_check_slots()
     assert slots.acquire(blocking=False)

@@ -125,6 +125,96 @@ def test_database_down_is_json_503_with_retry_after(client):
     assert response["Retry-After"] == "5"
 
 
+# What each raiser in core.tests.urls answers: status and exact body.
+EXPECTED = {
+    "drf-validation-str": (400, {"non_field_errors": ["Nope."]}),
+    "drf-validation-list": (400, {"non_field_errors": ["One.", "Two."]}),
+    "drf-validation-dict": (400, {"name": ["Taken."]}),
+    "django-validation-message": (400, {"non_field_errors": ["Nope."]}),
+    "django-validation-list": (400, {"non_field_errors": ["One.", "Two."]}),
+    "django-validation-dict": (400, {"name": ["Taken."]}),
+    "api-exception-str": (500, {"detail": "Broken.", "code": "error"}),
+    "api-exception-list": (500, {"detail": "One. Two.", "code": "error"}),
+    "api-exception-dict": (500, {"detail": "Broken.", "code": "error"}),
+    "http404": (404, {"detail": "Not found.", "code": "not_found"}),
+    "permission-denied": (
+        403,
+        {
+            "detail": "You do not have permission to perform this action.",
+            "code": "permission_denied",
+        },
+    ),
+    "not-authenticated": (
+        401,
+        {
+            "detail": "Authentication credentials were not provided.",
+            "code": "not_authenticated",
+        },
+    ),
+    "throttled": (
+        429,
+        {
+            "detail": "Request was throttled. Expected available in 7 seconds.",
+            "code": "throttled",
+        },
+    ),
+    "parse-error": (400, {"detail": "Malformed request.", "code": "parse_error"}),
+    "database-operational": (
+        503,
+        {
+            "detail": "Service temporarily unavailable, try again shortly.",
+            "code": "service_unavailable",
+        },
+    ),
+    "database-interface": (
+        503,
+        {
+            "detail": "Service temporarily unavailable, try again shortly.",
+            "code": "service_unavailable",
+        },
+    ),
+    "redis": (
+        503,
+        {
+            "detail": "Service temporarily unavailable, try again shortly.",
+            "code": "service_unavailable",
+        },
+    ),
+    "unexpected": (500, {"detail": "Internal server error.", "code": "server_error"}),
+}
+
+
+def test_every_raiser_is_expected():
+    from core.tests.urls import RAISERS
+
+    assert set(EXPECTED) == set(RAISERS)
+
+
+def is_field_errors(body):
+    """Return whether body is DRF's field errors: every value a list of strings."""
+    return all(
+        isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+        for messages in body.values()
+    )
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_raiser_gets_the_one_error_shape(client, name):
+    client.raise_request_exception = False
+    status, body = EXPECTED[name]
+    response = client.get(f"/api/test/raise/{name}/")
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == body
+    if status == 400 and "detail" not in body:
+        assert is_field_errors(response.json())
+    else:
+        assert set(response.json()) == {"detail", "code"}
+        assert all(isinstance(value, str) for value in response.json().values())
+    if status in (429, 503):
+        assert int(response["Retry-After"]) > 0
+
+
 def test_disallowed_host_under_api_is_json_400(client):
     response = client.get("/api/anything/", HTTP_HOST="evil.example.net")
     assert_json_error(response, 400)

@@ -10,7 +10,6 @@ from django.core.cache import cache
 from django.db import connections
 
 from accounts.tests.factories import ME_URL, PASSWORD, TOKEN_URL, make_user
-from core import health
 
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
 JSON = {"Content-Type": "application/json"}
@@ -21,11 +20,6 @@ def strict_production(settings):
     """Hosts and HTTPS enforced, as in production."""
     settings.ALLOWED_HOSTS = ["api.example.com"]
     settings.SECURE_SSL_REDIRECT = True
-
-
-@pytest.fixture(autouse=True)
-def _recheck_migrations(monkeypatch):
-    monkeypatch.setattr(health, "_migrations_applied", False)
 
 
 def test_healthz_is_ok_without_database_auth_host_or_https(client, strict_production):

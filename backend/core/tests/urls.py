@@ -1,10 +1,16 @@
 """Views that raise each kind of error, mounted under /api/ for the error tests."""
 
+from collections.abc import Callable
 from typing import Any
 
-from django.db import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
 from django.urls import include, path
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -60,7 +66,40 @@ class ThrottledApi(APIView):
         return Response({"ok": True})
 
 
+# Everything a view can raise, by name: the error tests expect one shape of each.
+RAISERS: dict[str, Callable[[], Exception]] = {
+    "drf-validation-str": lambda: exceptions.ValidationError("Nope."),
+    "drf-validation-list": lambda: exceptions.ValidationError(["One.", "Two."]),
+    "drf-validation-dict": lambda: exceptions.ValidationError({"name": "Taken."}),
+    "django-validation-message": lambda: DjangoValidationError("Nope."),
+    "django-validation-list": lambda: DjangoValidationError(["One.", "Two."]),
+    "django-validation-dict": lambda: DjangoValidationError({"name": ["Taken."]}),
+    "api-exception-str": lambda: exceptions.APIException("Broken."),
+    "api-exception-list": lambda: exceptions.APIException(["One.", "Two."]),
+    "api-exception-dict": lambda: exceptions.APIException({"name": "Broken."}),
+    "http404": lambda: Http404(),
+    "permission-denied": lambda: PermissionDenied(),
+    "not-authenticated": lambda: exceptions.NotAuthenticated(),
+    "throttled": lambda: exceptions.Throttled(wait=7),
+    "parse-error": lambda: exceptions.ParseError(),
+    "database-operational": lambda: OperationalError("connection refused"),
+    "database-interface": lambda: InterfaceError("connection already closed"),
+    "redis": lambda: RedisConnectionError("Error 111 connecting to 10.0.0.1:6379"),
+    "unexpected": lambda: RuntimeError("boom: DJANGO_SECRET_KEY must never leak"),
+}
+
+
+class RaiseApi(APIView):
+    """Raise the exception RAISERS names."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request, name: str) -> Response:
+        raise RAISERS[name]()
+
+
 urlpatterns = [
+    path("api/test/raise/<str:name>/", RaiseApi.as_view()),
     path("api/test/echo/", EchoApi.as_view()),
     path("api/test/broken/", BrokenApi.as_view()),
     path("api/test/database-down/", DatabaseDownApi.as_view()),
