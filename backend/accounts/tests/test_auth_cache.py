@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from accounts.selectors import user_cache_key
 from accounts.tests.factories import ME_URL, bearer
 
@@ -68,20 +69,31 @@ def test_every_worker_sees_a_deactivation_through_redis(user, redis_cache):
     assert bearer(access).get(ME_URL).status_code == 401
 
 
-def test_a_change_through_any_sender_drops_the_entry(user):
+class UserProxy(User):
+    """A proxy of User, as an app may declare: saving it sends UserProxy."""
+
+    class Meta:
+        proxy = True
+        app_label = "accounts"
+
+
+def test_a_save_or_delete_through_a_proxy_model_drops_the_entry(user, tokens):
     from django.contrib.auth.models import Group
     from django.core.cache import cache
 
-    from accounts.selectors import user_cache_key
-    from accounts.signals import drop_cached_user
-
-    cache.set(user_cache_key(user.pk), user)
-    # A proxy model of User sends its own class; only the instance matters.
-    drop_cached_user(sender=type("UserProxy", (), {}), instance=user)
-    assert cache.get(user_cache_key(user.pk)) is None
-    cache.set(user_cache_key(user.pk), user)
-    drop_cached_user(sender=Group, instance=Group(pk=user.pk))
+    queries_of_me(tokens["access"])
     assert cache.get(user_cache_key(user.pk)) is not None
+    proxy = UserProxy.objects.get(pk=user.pk)
+    proxy.is_active = False
+    proxy.save()
+    assert cache.get(user_cache_key(user.pk)) is None
+    assert bearer(tokens["access"]).get(ME_URL).status_code == 401
+    # Another model's row with the same primary key leaves the entry alone.
+    cache.set(user_cache_key(user.pk), user)
+    Group.objects.create(pk=user.pk, name="same pk")
+    assert cache.get(user_cache_key(user.pk)) is not None
+    proxy.delete()
+    assert cache.get(user_cache_key(user.pk)) is None
 
 
 def test_a_save_stands_when_the_cache_cannot_be_reached(user, monkeypatch):

@@ -12,7 +12,6 @@ import pytest
 
 from django.conf import settings
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.test import APIClient
 
@@ -24,6 +23,7 @@ from accounts.tests.factories import (
     bearer,
     login,
 )
+from testing.urls import api_views
 
 pytestmark = pytest.mark.django_db
 
@@ -45,13 +45,6 @@ def refresh_status(token):
 
 def me_status(access):
     return bearer(access).get(ME_URL).status_code
-
-
-def test_api_authenticates_with_jwt_then_session_and_never_basic():
-    assert settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] == [
-        "accounts.authentication.JWTAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ]
 
 
 def test_valid_basic_credentials_get_401(user):
@@ -80,19 +73,6 @@ def test_session_serves_the_browsable_api_and_needs_csrf_to_write(user):
     )
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
-
-
-def api_views(resolver=None, prefix=""):
-    """Yield (route, view class) for every URL under /api/."""
-    for pattern in (resolver or get_resolver()).url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from api_views(pattern, route)
-        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
-            # Plain function views (the JSON 404) have no view class to check.
-            view_class = getattr(pattern.callback, "view_class", None)
-            if view_class is not None:
-                yield route, view_class
 
 
 def sample_parameter(match):

@@ -39,10 +39,30 @@ def test_hashing_runs_on_a_low_priority_thread(monkeypatch):
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < seen["nice"]
 
 
-def test_keel_hasher_is_the_default():
-    # The suite swaps in a fast hasher; the project's settings module is intact.
+def test_passwords_are_hashed_by_keels_hasher_under_the_projects_settings(
+    settings, monkeypatch
+):
+    # The suite swaps in a fast hasher; the project's own list is put back here.
     from configs import settings as project_settings
 
-    assert (
-        project_settings.PASSWORD_HASHERS[0] == "accounts.hashers.PBKDF2PasswordHasher"
-    )
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    threads = []
+    original = django_hashers.PBKDF2PasswordHasher.encode
+
+    def spy(self, *args):
+        threads.append(threading.current_thread().name)
+        return original(self, *args)
+
+    monkeypatch.setattr(django_hashers.PBKDF2PasswordHasher, "encode", spy)
+    encoded = django_hashers.make_password("a long passphrase")
+    assert isinstance(django_hashers.identify_hasher(encoded), PBKDF2PasswordHasher)
+    assert threads and threads[0].startswith("password-hashing")
+
+
+def test_hashing_threads_are_as_many_as_password_checks_per_worker(settings):
+    from accounts.password_checks import hashing_pool
+
+    settings.KEEL = {**settings.KEEL, "PASSWORD_CHECKS_PER_WORKER": 3}
+    assert hashing_pool()._max_workers == 3
+    settings.KEEL = {**settings.KEEL, "PASSWORD_CHECKS_PER_WORKER": 1}
+    assert hashing_pool()._max_workers == 1

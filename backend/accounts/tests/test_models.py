@@ -21,6 +21,11 @@ def test_user_table_exists_and_django_auth_user_does_not():
 
 @pytest.mark.django_db
 def test_user_is_registered_in_admin_with_search(admin_client):
+    from accounts.tests.factories import make_user
+
+    make_user("zed", email="zed@example.net")
     response = admin_client.get("/admin/accounts/user/", {"q": "admin"})
     assert response.status_code == 200
-    assert b"admin" in response.content
+    # The search finds the superuser's row and leaves the other user out.
+    assert b">admin<" in response.content
+    assert b"zed" not in response.content
