@@ -1,0 +1,58 @@
+"""accounts.selectors, called directly: who a token still speaks for."""
+
+import pytest
+
+from django.core.cache import cache
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.selectors import user_cache_key, user_for_token, user_get_cached
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_for_token_returns_the_tokens_user(user):
+    assert user_for_token(token=AccessToken.for_user(user)) == user
+
+
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        lambda user: user.delete(),
+        lambda user: setattr(user, "is_active", False) or user.save(),
+        lambda user: user.set_password("another long passphrase") or user.save(),
+        lambda user: user.set_unusable_password() or user.save(),
+    ],
+    ids=["deleted", "deactivated", "new password", "unusable password"],
+)
+def test_user_for_token_refuses_a_token_its_user_no_longer_backs(user, revoke):
+    token = AccessToken.for_user(user)
+    revoke(user)
+    with pytest.raises(InvalidToken):
+        user_for_token(token=token)
+
+
+@pytest.mark.parametrize("claim", ["user_id", "hash_password"])
+def test_user_for_token_refuses_a_token_without_its_claims(user, claim):
+    token = AccessToken.for_user(user)
+    del token[claim]
+    with pytest.raises(InvalidToken):
+        user_for_token(token=token)
+
+
+def test_user_get_cached_reads_the_database_once(user, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert user_get_cached(user_id=user.pk) == user
+    with django_assert_num_queries(0):
+        assert user_get_cached(user_id=user.pk) == user
+    assert cache.get(user_cache_key(user.pk)) == user
+
+
+def test_user_get_cached_caches_nothing_with_a_lifetime_of_zero(
+    user, settings, django_assert_num_queries
+):
+    settings.KEEL = {**settings.KEEL, "AUTH_CACHE_SECONDS": 0}
+    for _ in range(2):
+        with django_assert_num_queries(1):
+            user_get_cached(user_id=user.pk)
+    assert cache.get(user_cache_key(user.pk)) is None
