@@ -1,10 +1,8 @@
 """The JWT lifecycle: login, refresh with rotation, logout and the token table."""
 
-import http.client
 import json
 import threading
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -20,6 +18,7 @@ from accounts.tests.factories import (
     ME_URL,
     PASSWORD,
     REFRESH_URL,
+    TOKEN_URL,
     bearer,
     login,
     make_user,
@@ -108,38 +107,19 @@ def test_refresh_and_logout_reject_an_access_token_or_garbage(api_client, tokens
         assert response.json()["code"] == "token_not_valid"
 
 
-def post_json(address, path, body):
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    try:
-        connection.request(
-            "POST", path, json.dumps(body), {"Content-Type": "application/json"}
-        )
-        return connection.getresponse().status
-    finally:
-        connection.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_one_refresh_token_sent_in_8_parallel_requests_yields_exactly_one_200(
-    live_server,
+    live,
 ):
     make_user()
-    address = urlsplit(live_server.url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    connection.request(
-        "POST",
-        "/api/auth/token/",
-        json.dumps({"username": "alice", "password": PASSWORD}),
-        {"Content-Type": "application/json"},
-    )
-    token = json.loads(connection.getresponse().read())["refresh"]
-    connection.close()
+    _, _, body = live.post_json(TOKEN_URL, {"username": "alice", "password": PASSWORD})
+    token = json.loads(body)["refresh"]
     start = threading.Barrier(8)
     statuses = []
 
     def send():
         start.wait()
-        statuses.append(post_json(address, REFRESH_URL, {"refresh": token}))
+        statuses.append(live.post_json(REFRESH_URL, {"refresh": token})[0])
 
     threads = [threading.Thread(target=send) for _ in range(8)]
     for thread in threads:

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import urllib.request
 
 import pytest
 from bench.run import figures, wrk
@@ -20,6 +19,7 @@ from django.db import connection
 
 from accounts.tests.factories import make_user
 from configs.tests.test_server import start_server, stop
+from testing.http import LiveClient
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
@@ -27,13 +27,12 @@ SECONDS = int(os.environ.get("KEEL_LOAD_SECONDS", "60"))
 
 
 def login(port, username, password):
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/auth/token/",
-        data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
+    client = LiveClient.on_port(port, timeout=30)
+    status, _, body = client.post_json(
+        "/api/auth/token/", {"username": username, "password": password}
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.load(response)["access"]
+    assert status == 200, body
+    return json.loads(body)["access"]
 
 
 def test_me_under_load_beside_a_login_flood_has_no_errors(

@@ -1,12 +1,10 @@
 """bin/serve and bin/entrypoint: the commands the production container runs."""
 
 import contextlib
-import http.client
 import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,7 +16,8 @@ import pytest
 from django.db import connection
 
 from testing.environment import BACKEND
-from testing.postgres import free_port
+from testing.http import LiveClient
+from testing.network import free_port, listening
 
 BIN = BACKEND / "bin"
 
@@ -55,14 +54,6 @@ def wait_for(condition, what, timeout=15.0):
         time.sleep(0.02)
 
 
-def listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
-
-
 def start_server(tmp_path, *args, **env):
     port = free_port()
     log = tmp_path / "server.log"
@@ -97,14 +88,9 @@ def stop(server):
         os.killpg(server.pid, signal.SIGKILL)
 
 
-def get(port, path, timeout=15):
-    client = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        client.request("GET", path)
-        response = client.getresponse()
-        return response.status, response.read()
-    finally:
-        client.close()
+def get(port, path):
+    status, _, body = LiveClient.on_port(port, timeout=15).request("GET", path)
+    return status, body
 
 
 def test_serve_runs_keel_as_its_own_process(tmp_path):
@@ -238,8 +224,9 @@ def test_entrypoint_gives_up_when_the_database_never_answers():
     assert "KEEL_DB_WAIT_TIMEOUT" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert "served" not in completed.stdout
-    # Django's start-up takes part of this; the wait itself is bounded by 1 s.
-    assert elapsed < 1 + 5
+    # Django's start-up takes part of this, seconds on a loaded machine; the
+    # bound only has to tell 1 s from the default of 60 s.
+    assert elapsed < 30
 
 
 def test_entrypoint_never_prints_the_database_password():

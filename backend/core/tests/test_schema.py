@@ -8,9 +8,9 @@ import pytest
 from drf_spectacular.validation import validate_schema
 
 from django.core.management import call_command
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from core.schema import NOT_ONLY_WHITESPACE
+from testing.urls import api_views, routes
 
 pytestmark = pytest.mark.django_db
 
@@ -29,17 +29,11 @@ def schema(client):
     return response.json()
 
 
-def api_routes(resolver=None, prefix="/"):
+def api_routes():
     """Yield every concrete route of the URLconf under /api/, as a schema path."""
-    for pattern in (resolver or get_resolver()).url_patterns:
-        route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
-        if isinstance(pattern, URLResolver):
-            yield from api_routes(pattern, route)
-        elif (
-            isinstance(pattern, URLPattern)
-            and route.startswith("/api/")
-            and "(?P<path>" not in route  # the catch-all JSON 404
-        ):
+    for route, _ in routes():
+        route = "/" + route.lstrip("^").rstrip("$")
+        if route.startswith("/api/") and "(?P<path>" not in route:  # not the 404
             yield re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route)
 
 
@@ -70,21 +64,11 @@ def test_every_operation_is_described_with_its_errors(schema):
             assert errors, f"{method.upper()} {path} documents no error of its own"
 
 
-def api_view_classes(resolver=None, prefix="/"):
-    """Yield (route, view class) for every class-based view under /api/."""
-    for pattern in (resolver or get_resolver()).url_patterns:
-        route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
-        if isinstance(pattern, URLResolver):
-            yield from api_view_classes(pattern, route)
-        elif route.startswith("/api/") and hasattr(pattern.callback, "view_class"):
-            yield route, pattern.callback.view_class
-
-
 def test_every_api_view_has_a_docstring_of_its_own():
     # drf-spectacular falls back to a base class's docstring, which would
     # describe a new endpoint with its parent's words.
-    for route, view in api_view_classes():
-        if route in UNDESCRIBED:
+    for route, view in api_views():
+        if f"/{route}" in UNDESCRIBED:
             continue
         assert (vars(view).get("__doc__") or "").strip(), (
             f"{view.__name__} ({route}) needs a docstring: it is the endpoint's "
