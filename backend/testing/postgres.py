@@ -17,7 +17,8 @@ from pathlib import Path
 
 from pytest_postgresql.executors import PostgreSQLExecutor
 
-from testing.network import free_port
+# Re-exported: the benchmark and e2e import free_port from here.
+from testing.network import free_port as free_port
 
 NO_POSTGRES = (
     "keel needs PostgreSQL here. Either point it at a server "

@@ -11,6 +11,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 from testing.network import free_port
 
@@ -37,33 +38,20 @@ class ThrowawayRedis:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
+        self.log = self.workdir / "redis.log"
 
     def start(self, timeout: float = 15) -> "ThrowawayRedis":
         """Start the server and return once it answers PING."""
         import redis
 
-        log = (self.workdir / "redis.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                self.executable,
-                "--bind", "127.0.0.1",
-                "--port", str(self.port),
-                "--dir", str(self.workdir),
-                # No persistence: nothing is written, nothing is loaded.
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "no",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        with self.log.open("wb") as log:
+            self._spawn(log)
         client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout
         while True:
-            if self.process.poll() is not None:
+            if self.process is None or self.process.poll() is not None:
                 raise RuntimeError(
-                    "redis-server exited: "
-                    + (self.workdir / "redis.log").read_text(errors="replace")
+                    "redis-server exited: " + self.log.read_text(errors="replace")
                 )
             try:
                 client.ping()
@@ -78,6 +66,22 @@ class ThrowawayRedis:
             finally:
                 client.close()
         return self
+
+    def _spawn(self, log: IO[bytes]) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.executable,
+                "--bind", "127.0.0.1",
+                "--port", str(self.port),
+                "--dir", str(self.workdir),
+                # No persistence: nothing is written, nothing is loaded.
+                "--save", "",
+                "--appendonly", "no",
+                "--daemonize", "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
 
     def remove(self) -> None:
         """Stop the server if running and delete its folder."""

@@ -1,6 +1,7 @@
 """The URLconf walker: every route, with the view that answers it."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -17,7 +18,9 @@ def routes(
             yield route, pattern
 
 
-def api_views(resolver: URLResolver | None = None) -> Iterator[tuple[str, type]]:
+def api_views(
+    resolver: URLResolver | None = None,
+) -> Iterator[tuple[str, type[Any]]]:
     """Yield (route, view class) for every class-based view under /api/."""
     for route, pattern in routes(resolver):
         # Plain function views (the JSON 404) have no view class to check.

@@ -15,16 +15,30 @@ def test_user_for_token_returns_the_tokens_user(user):
     assert user_for_token(token=AccessToken.for_user(user)) == user
 
 
-@pytest.mark.parametrize(
-    "revoke",
-    [
-        lambda user: user.delete(),
-        lambda user: setattr(user, "is_active", False) or user.save(),
-        lambda user: user.set_password("another long passphrase") or user.save(),
-        lambda user: user.set_unusable_password() or user.save(),
-    ],
-    ids=["deleted", "deactivated", "new password", "unusable password"],
-)
+def deactivate(user):
+    user.is_active = False
+    user.save()
+
+
+def change_password(user):
+    user.set_password("another long passphrase")
+    user.save()
+
+
+def make_password_unusable(user):
+    user.set_unusable_password()
+    user.save()
+
+
+REVOCATIONS = {
+    "deleted": lambda user: user.delete(),
+    "deactivated": deactivate,
+    "new password": change_password,
+    "unusable password": make_password_unusable,
+}
+
+
+@pytest.mark.parametrize("revoke", REVOCATIONS.values(), ids=REVOCATIONS.keys())
 def test_user_for_token_refuses_a_token_its_user_no_longer_backs(user, revoke):
     token = AccessToken.for_user(user)
     revoke(user)

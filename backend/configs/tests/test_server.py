@@ -17,7 +17,7 @@ from django.db import connection
 
 from testing.environment import BACKEND
 from testing.http import LiveClient
-from testing.network import free_port, listening
+from testing.network import free_port, listening, wait_until
 
 BIN = BACKEND / "bin"
 
@@ -47,11 +47,10 @@ def script_env(**overrides):
 
 
 def wait_for(condition, what, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.02)
+    try:
+        wait_until(condition, what, timeout)
+    except TimeoutError as error:
+        pytest.fail(str(error))
 
 
 def start_server(tmp_path, *args, **env):

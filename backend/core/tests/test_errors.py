@@ -1,5 +1,7 @@
 """Every error under /api/ is JSON in one shape, and bad input never reaches a 500."""
 
+from typing import Any
+
 import pytest
 
 from django.core.cache import cache
@@ -126,7 +128,7 @@ def test_database_down_is_json_503_with_retry_after(client):
 
 
 # What each raiser in core.tests.urls answers: status and exact body.
-EXPECTED = {
+EXPECTED: dict[str, tuple[int, dict[str, Any]]] = {
     "drf-validation-str": (400, {"non_field_errors": ["Nope."]}),
     "drf-validation-list": (400, {"non_field_errors": ["One.", "Two."]}),
     "drf-validation-dict": (400, {"name": ["Taken."]}),
