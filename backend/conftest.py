@@ -198,21 +198,32 @@ class Result:
     stderr: str
 
 
+def run_python(*args: str, env: dict[str, str]) -> Result:
+    """Run this Python in backend/ with exactly env (and PATH)."""
+    completed = subprocess.run(
+        [sys.executable, *args],
+        cwd=BACKEND,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture
+def python() -> Callable[..., Result]:
+    """Return a runner of Python in backend/ with exactly the environment given."""
+    return run_python
+
+
 @pytest.fixture
 def manage() -> Callable[..., Result]:
     """Return a runner of manage.py with exactly the environment it is given."""
 
     def run(*args: str, env: dict[str, str]) -> Result:
-        completed = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=BACKEND,
-            env={"PATH": os.environ["PATH"], **env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        return Result(completed.returncode, completed.stdout, completed.stderr)
+        return run_python("manage.py", *args, env=env)
 
     return run
 

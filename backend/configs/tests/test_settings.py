@@ -3,14 +3,9 @@ Start-up behaviour of settings: their rules, loaded in-process from a crafted
 environment, and a few smoke tests of each entry point in a subprocess.
 """
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from configs.env import ConfigurationError
-from testing.environment import BACKEND
 from testing.settings import load_settings
 
 
@@ -36,18 +31,10 @@ ENTRY_POINTS = {
 
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)
 def test_each_entry_point_refuses_a_bad_environment_in_one_message(
-    prod_env, entry_point
+    python, prod_env, entry_point
 ):
     del prod_env["DJANGO_SECRET_KEY"]
-    result = subprocess.run(
-        [sys.executable, *ENTRY_POINTS[entry_point]],
-        cwd=BACKEND,
-        env={"PATH": os.environ["PATH"], **prod_env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = python(*ENTRY_POINTS[entry_point], env=prod_env)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
