@@ -96,7 +96,11 @@ DATABASES = {
         "NAME": env.required("DB_NAME"),
         "USER": env.required("DB_USER"),
         "PASSWORD": env.text("DB_PASSWORD"),
-        "HOST": env.required("DB_HOST"),
+        "HOST": env.required(
+            "DB_HOST",
+            hint="Run keel with `make dev` (it starts PostgreSQL itself), or set "
+            "DB_HOST to your server.",
+        ),
         "PORT": env.integer("DB_PORT", default=5432, minimum=1, maximum=65535),
         "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", default=60),
         # A connection the server dropped (a restart) is replaced, not reused.
@@ -313,6 +317,19 @@ KEEL: dict[str, Any] = {
     ),
     # POST /api/auth/register/ answers 404 unless this is on.
     "ALLOW_REGISTRATION": env.flag("KEEL_ALLOW_REGISTRATION", default=False),
+    # The superuser `manage.py ensure_superuser` creates at start when it does not
+    # exist: Django's own createsuperuser --noinput variables.
+    "SUPERUSER": {
+        "USERNAME": env.text("DJANGO_SUPERUSER_USERNAME"),
+        "EMAIL": env.text("DJANGO_SUPERUSER_EMAIL"),
+        "PASSWORD": env.text("DJANGO_SUPERUSER_PASSWORD"),
+    },
 }
+env.require_when(
+    bool(KEEL["SUPERUSER"]["USERNAME"]),
+    "DJANGO_SUPERUSER_PASSWORD",
+    KEEL["SUPERUSER"]["PASSWORD"],
+    why="with DJANGO_SUPERUSER_USERNAME",
+)
 
 env.raise_for_problems()

@@ -1,4 +1,7 @@
-"""The env-sync invariant: backend/.env and backend/db.env must agree."""
+"""
+The env-sync invariant: for the compose stack, backend/.env and backend/db.env
+must agree; keel on any other database is left alone.
+"""
 
 import secrets
 import shutil
@@ -75,14 +78,36 @@ def test_env_files_out_of_sync_name_the_pair_not_the_values(
     assert app_value not in result.stderr + result.stdout
 
 
-def test_db_host_must_be_the_compose_database_service(manage, prod_env, project):
+@pytest.mark.parametrize("own_host", ["127.0.0.1", "postgres.internal"])
+def test_own_database_is_not_the_stack_so_the_files_may_differ(
+    manage, prod_env, project, own_host
+):
+    """A user on their own server is never told to set DB_HOST=db."""
     app_env = read_env(project / ".env")
-    app_env["DB_HOST"] = "postgresql-skeleton"
+    app_env["DB_HOST"] = own_host
+    app_env["DB_PASSWORD"] = "my-own-servers-password"
     write_env(project / ".env", app_env)
     result = run_check(manage, prod_env)
-    assert result.returncode != 0
-    assert "keel.E002" in result.stderr
-    assert "DB_HOST=db" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "keel.E00" not in result.stderr
+    assert "DB_HOST=db" not in result.stderr + result.stdout
+
+
+def test_the_stacks_targets_check_the_files_whatever_db_host_says(project):
+    """make up/prod/kube run the check itself, before the stack starts."""
+    from core.checks import env_sync_errors
+
+    app_env = read_env(project / ".env")
+    app_env["DB_HOST"] = ""
+    write_env(project / ".env", app_env)
+    assert env_sync_errors(project / ".env", project / "db.env") == []
+    db_env = read_env(project / "db.env")
+    db_env["POSTGRES_PASSWORD"] = "drifted-value-1234"
+    write_env(project / "db.env", db_env)
+    (error,) = env_sync_errors(project / ".env", project / "db.env")
+    assert error.id == "keel.E001"
+    assert "DB_PASSWORD/POSTGRES_PASSWORD" in error.msg
+    assert "drifted-value-1234" not in error.msg + (error.hint or "")
 
 
 def test_check_is_silent_when_db_env_is_absent(manage, prod_env, project):
