@@ -169,6 +169,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
 SPECTACULAR_SETTINGS = {
     "TITLE": "keel API",
     "DESCRIPTION": "REST API of keel. Authenticate with a JWT bearer token.",
+    # keel's one version: pyproject.toml, this and the image's label agree
+    # (configs/tests/test_version.py), and CHANGELOG.md says what it holds.
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Request bodies get components of their own, so that a required text field
@@ -178,8 +180,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Swagger UI's default validator badge is fetched from swagger.io.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        # The token pasted into Authorize survives a reload of the page.
+        "persistAuthorization": True,
+        "displayRequestDuration": True,
+        # Swagger UI's default validator badge is fetched from swagger.io.
+        "validatorUrl": None,
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.bearer_scheme_first",
+    ],
 }
 
 LOGGING_CONFIG = "core.logs.configure_logging"

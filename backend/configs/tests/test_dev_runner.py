@@ -10,8 +10,8 @@ each nothing it started may be left running.
 import json
 import os
 import secrets
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
