@@ -15,14 +15,14 @@ from rest_framework.response import Response
 class ApiDocsSwitch:
     """Answer 404 when KEEL_API_DOCS=0, read at each request; errors in JSON."""
 
-    request: Request
-
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         if not settings.KEEL["API_DOCS"]:
             raise Http404
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
-    def handle_exception(self, exc: Exception) -> Response:
+    def finalize_response(
+        self, request: Request, response: Any, *args: Any, **kwargs: Any
+    ) -> Any:
         """
         Render an error as keel's JSON, not with the view's own renderer.
 
@@ -30,10 +30,12 @@ class ApiDocsSwitch:
         error (a 500 when static files were never collected, or the 404 of
         KEEL_API_DOCS=0) into an HTML page.
         """
-        response: Response = super().handle_exception(exc)  # type: ignore[misc]
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return response
+        if isinstance(response, Response) and response.exception:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(  # type: ignore[misc]
+            request, response, *args, **kwargs
+        )
 
 
 class SchemaApi(ApiDocsSwitch, SpectacularAPIView):

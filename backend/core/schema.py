@@ -63,10 +63,10 @@ def bearer_scheme_first(
 class AutoSchema(SpectacularAutoSchema):
     def get_summary(self) -> str | None:
         """Return the operation's summary, else the first line of its description."""
-        summary: str | None = super().get_summary()  # type: ignore[no-untyped-call]
+        summary: str | None = super().get_summary()
         if summary:
             return summary
-        description: str = self.get_description()  # type: ignore[no-untyped-call]
+        description: str = self.get_description()
         first_line = description.strip().split("\n", 1)[0].strip()
         return first_line.removesuffix(".") or None
 

@@ -71,6 +71,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_until_accepting(
+    host: str, port: int, user: str, *, timeout: float = 60
+) -> None:
+    """
+    Return once the server takes a connection as user (to the postgres database).
+
+    The executor returns as soon as the port is open, which may be before
+    recovery ends ("the database system is starting up").
+    """
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(host=host, port=port, user=user, dbname="postgres").close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def server_user() -> str | None:
     """Return the user to run PostgreSQL as when this process is root, else None."""
     if os.geteuid() != 0:
@@ -145,6 +167,7 @@ class ThrowawayPostgres:
 
     def start(self) -> "ThrowawayPostgres":
         self.executor.start()
+        wait_until_accepting("127.0.0.1", self.port, "postgres")
         return self
 
     def stop(self) -> None:
@@ -226,7 +249,7 @@ class KeptPostgres:
             user=user,
             # A commit returns before its WAL reaches the disk: a crash of the
             # machine may lose the last moments of work, never the cluster
-            # (fsync stays on). Migrating a new database takes a third of the time.
+            # (fsync stays on), and a migration's many commits wait less on it.
             postgres_options="-c synchronous_commit=off",
             executor_class=_KeptDataExecutor,
         )
@@ -260,26 +283,14 @@ class KeptPostgres:
         if self.running():
             self.executor.stop()
 
-    def ensure_database(self, name: str, timeout: float = 60) -> None:
+    def ensure_database(self, name: str) -> None:
         """Create database ``name`` unless it exists, once the server takes queries."""
         import psycopg
 
-        # The executor returns once the port is open, which may be before
-        # recovery ends ("the database system is starting up").
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                connection = psycopg.connect(
-                    host=str(self.workdir),
-                    port=self.port,
-                    user=self.user,
-                    dbname="postgres",
-                )
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_until_accepting(str(self.workdir), self.port, self.user)
+        connection = psycopg.connect(
+            host=str(self.workdir), port=self.port, user=self.user, dbname="postgres"
+        )
         with connection:
             connection.autocommit = True
             exists = connection.execute(

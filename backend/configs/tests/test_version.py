@@ -1,4 +1,4 @@
-"""keel has one version: pyproject.toml, the OpenAPI document, the image, the changelog."""
+"""keel has one version: pyproject, the OpenAPI document, the image, the changelog."""
 
 import re
 import tomllib
