@@ -299,6 +299,7 @@ def run(arguments: argparse.Namespace) -> int:
     db: Database | None = None
     processes = children(arguments.server, host, port)
     started = time.monotonic()
+    stack = contextlib.ExitStack()
     try:
         if not port_is_free(port, host):
             fail(
@@ -311,23 +312,24 @@ def run(arguments: argparse.Namespace) -> int:
         db.started_here = db.server is not None
         prepare(arguments.server, db.environment)
         state.mkdir(parents=True, exist_ok=True)
-        with (state / "server.log").open("ab") as log:
+        # Closed only once every child (and its output) has stopped.
+        log = stack.enter_context((state / "server.log").open("ab"))
+        for child in processes:
+            child.start(db.environment, log)
+        base = f"http://{host}:{port}"
+        wait_until_up(f"{base}/healthz", processes)
+        print(
+            f"keel is up in {time.monotonic() - started:.1f} s: {urls(base)}. "
+            "Ctrl-C stops it.",
+            flush=True,
+        )
+        while True:
             for child in processes:
-                child.start(db.environment, log)
-            base = f"http://{host}:{port}"
-            wait_until_up(f"{base}/healthz", processes)
-            print(
-                f"keel is up in {time.monotonic() - started:.1f} s: {urls(base)}. "
-                "Ctrl-C stops it.",
-                flush=True,
-            )
-            while True:
-                for child in processes:
-                    code = child.process.poll() if child.process else None
-                    if code is not None:
-                        print(f"keel: {child.name} exited with {code}.", flush=True)
-                        return code or 1
-                time.sleep(0.2)
+                code = child.process.poll() if child.process else None
+                if code is not None:
+                    print(f"keel: {child.name} exited with {code}.", flush=True)
+                    return code or 1
+            time.sleep(0.2)
     except Stop:
         print("keel: stopping.", flush=True)
         return 0
@@ -339,6 +341,7 @@ def run(arguments: argparse.Namespace) -> int:
             child.stop()
         if db is not None:
             db.stop()
+        stack.close()
 
 
 @contextlib.contextmanager

@@ -83,7 +83,7 @@ def check_podman(path: str | None = None) -> tuple[str | None, list[str]]:
 
 
 def check_images(
-    podman: str, images: list[str], pull_timeout: float = 300
+    podman: str, images: list[str], pull_timeout: float = 120
 ) -> list[str]:
     """Return a problem for each image neither present nor pullable."""
     problems = []
