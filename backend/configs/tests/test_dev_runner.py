@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from testing.environment import BACKEND
 from testing.http import LiveClient
 from testing.postgres import free_port
@@ -135,3 +137,32 @@ def run_twice(state):
     assert "first-admin exists, left as it is" in "".join(output)
     assert token_for(client, "first-admin", password)
     stop(runner, signal.SIGINT, state, port)
+
+
+def load_dev():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dev", DEV)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("where", ["environment", "env file"])
+def test_with_db_host_set_dev_uses_that_server_and_starts_nothing(
+    monkeypatch, tmp_path, where
+):
+    env_file = tmp_path / ".env"
+    if where == "environment":
+        monkeypatch.setenv("DB_HOST", "postgres.example.com")
+        env_file.write_text("DB_NAME=keel\n")
+    else:
+        monkeypatch.delenv("DB_HOST", raising=False)
+        env_file.write_text("DB_HOST=postgres.example.com\n")
+    monkeypatch.setenv("KEEL_ENV_FILE", str(env_file))
+    state = tmp_path / "state"
+    db = load_dev().database(state, None, start=True)
+    assert db.server is None
+    assert db.environment == {}
+    assert not state.exists()
