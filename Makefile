@@ -18,26 +18,36 @@ LINT_ENV := KEEL_ENV_FILE= DJANGO_DEBUG=1 DB_NAME=keel DB_USER=keel DB_HOST=loca
 	DJANGO_SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') \
 	JWT_SIGNING_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
 
-# The host's view of the stack's PostgreSQL, for the servers run on the host.
-HOST_DB := DB_HOST=$${DB_HOST:-127.0.0.1} DB_PORT=$${DB_PORT:-$(DB_PUBLISH_PORT)}
 # Files the dev server writes into ./backend belong to the checkout's owner;
 # under rootless Podman the container's root already is the user running it.
 DEV_USER := $${KEEL_DEV_USER:-$$(if [ "$$(podman info --format '{{.Host.Security.Rootless}}' 2>/dev/null)" = true ]; then echo 0:0; else stat -c %u:%g backend; fi)}
+
+PREFLIGHT := $(BIN)/python scripts/preflight.py
+# keel on the host, against PostgreSQL it starts itself unless DB_HOST is set.
+HOST_RUN := $(BIN)/python scripts/dev.py
+# The everyday targets act on the compose stack while its containers run,
+# otherwise on keel on the host (STACK=1 or STACK=0 decides instead).
+STACK ?= $$(podman ps --quiet --filter label=io.podman.compose.project=$${COMPOSE_PROJECT_NAME:-keel} 2>/dev/null | grep -q . && echo 1 || echo 0)
+ON_STACK = [ "$(STACK)" = 1 ]
+# Wait for the stack's backend, then say where to go.
+STACK_URLS = $(HOST_RUN) wait http://127.0.0.1:$${BACKEND_PUBLISH_PORT:-8000} "$(COMPOSE) logs -f backend"
 
 # wrk drives the load run and the benchmark; as root it is installed if missing.
 ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
 	&& { apt-get update -qq && apt-get install -y -qq wrk; } >/dev/null; } \
 	|| { echo "make: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
-.PHONY: help env install lint app test security dev serve up prod down kube kube-down e2e bench
+.PHONY: help env install lint app test security dev serve up prod down kube kube-down \
+	logs shell psql migrate makemigrations superuser format clean e2e bench
 
 help: ## List the targets.
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 env: ## Write backend/.env and backend/db.env with fresh secrets (never overwrites).
 	@$(PYTHON) scripts/make_env.py
 
 $(BIN)/uv:
+	@$(PYTHON) scripts/preflight.py python
 	@$(PYTHON) -m venv $(VENV) || { echo "make: cannot create $(VENV); on Debian or Ubuntu: apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
@@ -64,28 +74,29 @@ security: install ## The security and reliability checks, as a table (no contain
 	@$(ENSURE_WRK)
 	$(BIN)/python scripts/security.py
 
-dev: env install ## Django's dev server on 127.0.0.1:8000 against the stack's PostgreSQL.
-	$(COMPOSE) up -d db
-	cd backend && $(HOST_DB) ../$(BIN)/python manage.py wait_for_db && $(HOST_DB) ../$(BIN)/python manage.py migrate_locked
-	cd backend && $(HOST_DB) ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+dev: env install ## Run keel on the host: Django's dev server, PostgreSQL started by keel (no Podman).
+	@$(PREFLIGHT) dev
+	@$(HOST_RUN) run
 
-serve: env install ## keel's production server (bin/serve) on 127.0.0.1:8000 against the stack's PostgreSQL.
-	$(COMPOSE) up -d db
-	cd backend && $(HOST_DB) ../$(BIN)/python manage.py wait_for_db && $(HOST_DB) ../$(BIN)/python manage.py migrate_locked
-	cd backend && $(HOST_DB) KEEL_HOST=$${KEEL_HOST:-127.0.0.1} PATH="$(abspath $(BIN)):$$PATH" bin/serve
+serve: env install ## keel's production server (bin/serve) on the host, like dev otherwise.
+	@$(PREFLIGHT) serve
+	@$(HOST_RUN) run --server serve
 
-up: env install ## The development stack (runserver, source bind-mounted) on 127.0.0.1:8000.
+up: env install ## Run keel in Podman: the development stack (runserver, source bind-mounted).
+	@$(PREFLIGHT) up
 	KEEL_DEV_USER=$(DEV_USER) $(COMPOSE) up -d --build
-	@echo "keel is starting on http://127.0.0.1:$${BACKEND_PUBLISH_PORT:-8000}/admin/ (logs: $(COMPOSE) logs -f backend)"
+	@$(STACK_URLS)
 
-prod: env install ## The production stack (podman-compose.prod.yml: granian, read-only) on 127.0.0.1:8000.
+prod: env install ## The production stack in Podman (podman-compose.prod.yml: granian, read-only).
+	@$(PREFLIGHT) prod
 	$(COMPOSE) $(PROD_FILES) up -d --build
-	@echo "keel is starting on http://127.0.0.1:$${BACKEND_PUBLISH_PORT:-8000}/admin/ (logs: $(COMPOSE) logs -f backend)"
+	@$(STACK_URLS)
 
 down: install ## Stop the stack, development or production (volumes are kept).
-	$(COMPOSE) --profile redis down
+	@out=$$($(COMPOSE) --profile redis down 2>&1) || { echo "$$out" >&2; exit 1; }
 
 kube: env install ## deploy/kube.yaml with podman kube play, secrets from the env files.
+	@$(PREFLIGHT) kube
 	$(COMPOSE) $(PROD_FILES) build backend
 	$(BIN)/python scripts/kube_secrets.py podman
 	podman network exists keel || podman network create keel
@@ -94,6 +105,35 @@ kube: env install ## deploy/kube.yaml with podman kube play, secrets from the en
 kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
 	podman kube play --down deploy/kube.yaml
 	podman secret rm keel-backend keel-db
+
+logs: install ## Follow the server's logs (the stack's backend, or .keel/ on the host).
+	@if $(ON_STACK); then $(COMPOSE) logs -f backend; else $(HOST_RUN) logs; fi
+
+shell: install ## Django's shell, against the same database.
+	@if $(ON_STACK); then $(COMPOSE) exec backend python manage.py shell; else $(HOST_RUN) manage shell; fi
+
+psql: install ## psql to keel's database.
+	@if $(ON_STACK); then $(COMPOSE) exec db sh -c 'psql -U "$$POSTGRES_USER" "$$POSTGRES_DB"'; else $(HOST_RUN) psql; fi
+
+migrate: install ## Apply migrations (under keel's advisory lock).
+	@if $(ON_STACK); then $(COMPOSE) exec backend python manage.py migrate_locked; else $(HOST_RUN) manage migrate_locked; fi
+
+makemigrations: install ## Write migrations for model changes into backend/ (no database needed).
+	@$(LINT_ENV) $(BIN)/python scripts/makemigrations.py
+
+superuser: install ## Create a superuser interactively (createsuperuser).
+	@if $(ON_STACK); then $(COMPOSE) exec backend python manage.py createsuperuser; else $(HOST_RUN) manage createsuperuser; fi
+
+format: install ## Format and fix the code (ruff format, ruff check --fix).
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Delete keel's data and caches: .keel/ (host database), the stack's volumes, caches.
+	@if [ -x $(BIN)/python ]; then $(HOST_RUN) stop-db; fi
+	rm -rf .keel backend/staticfiles .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	@if command -v podman >/dev/null && [ -x $(COMPOSE) ]; then \
+		out=$$($(COMPOSE) --profile redis down --volumes 2>&1) || { echo "$$out" >&2; exit 1; }; fi
 
 e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).
 	$(BIN)/pytest e2e -v

@@ -41,8 +41,15 @@ def make_workspace() -> Path:
             copy,
             dirs_exist_ok=True,
             # Names, not paths: the env files are written afresh below.
+            # .keel holds make dev's live PostgreSQL (its socket cannot be copied).
             ignore=shutil.ignore_patterns(
-                ".venv", "__pycache__", "staticfiles", ".env", "db.env", "*.crt"
+                ".venv",
+                ".keel",
+                "__pycache__",
+                "staticfiles",
+                ".env",
+                "db.env",
+                "*.crt",
             ),
         )
     run(sys.executable, "scripts/make_env.py", cwd=copy)

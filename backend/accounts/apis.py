@@ -7,7 +7,7 @@ Each view validates its input, calls one service and serializes the result.
 
 from typing import cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
 from django.conf import settings
 from django.http import Http404
@@ -99,6 +99,36 @@ class PublicApi(APIView):
         return JWTAuthentication().authenticate_header(request)
 
 
+# Realistic values for the docs' examples (Swagger UI pre-fills try-it-out).
+_ACCESS = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIiwi"
+    "ZXhwIjoxNzY0NzYwMDAwLCJ1c2VyX2lkIjoiNDIifQ.8mB4aN0sY2S6vQ1rL5pX9cT3uW7zE0kH2jF4dG6iJ8o"
+)
+_REFRESH = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCIs"
+    "ImV4cCI6MTc2NDg0NjQwMCwidXNlcl9pZCI6IjQyIn0.Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8L9z0X1c"
+)
+TOKEN_PAIR_EXAMPLE = OpenApiExample(
+    "A token pair",
+    value={"access": _ACCESS, "refresh": _REFRESH},
+    response_only=True,
+)
+REFRESH_EXAMPLE = OpenApiExample(
+    "A refresh token", value={"refresh": _REFRESH}, request_only=True
+)
+USER_EXAMPLE = OpenApiExample(
+    "A user",
+    value={
+        "id": 42,
+        "username": "ada",
+        "email": "ada@example.com",
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "date_joined": "2026-01-15T09:30:00+07:00",
+    },
+    response_only=True,
+)
+
 BAD_CREDENTIALS = OpenApiResponse(
     ErrorSerializer, "Unknown user, wrong password or inactive user (one answer)."
 )
@@ -117,8 +147,17 @@ class TokenObtainApi(RefundGuessOnBadInput, PublicApi):
         password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
+        summary="Log in: get a token pair",
         request=InputSerializer,
         responses={200: TokenPairOutputSerializer, 401: BAD_CREDENTIALS},
+        examples=[
+            OpenApiExample(
+                "Username and password",
+                value={"username": "ada", "password": "correct-horse-battery-staple"},
+                request_only=True,
+            ),
+            TOKEN_PAIR_EXAMPLE,
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -133,8 +172,10 @@ class TokenRefreshApi(PublicApi):
     """Exchange a refresh token for a new pair; the old refresh token is spent."""
 
     @extend_schema(
+        summary="Refresh: trade a refresh token for a new pair",
         request=RefreshInputSerializer,
         responses={200: TokenPairOutputSerializer, 401: BAD_REFRESH},
+        examples=[REFRESH_EXAMPLE, TOKEN_PAIR_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         serializer = RefreshInputSerializer(data=request.data)
@@ -147,11 +188,13 @@ class TokenBlacklistApi(PublicApi):
     """Log out: the refresh token never works again."""
 
     @extend_schema(
+        summary="Log out: revoke a refresh token",
         request=RefreshInputSerializer,
         responses={
             200: OpenApiResponse(description="Logged out; the body is `{}`."),
             401: BAD_REFRESH,
         },
+        examples=[REFRESH_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         serializer = RefreshInputSerializer(data=request.data)
@@ -168,11 +211,27 @@ class MeApi(APIView):
         first_name = fields.CharField(required=False, allow_blank=True, max_length=150)
         last_name = fields.CharField(required=False, allow_blank=True, max_length=150)
 
-    @extend_schema(responses=UserOutputSerializer)
+    @extend_schema(
+        summary="Read the signed-in user",
+        responses=UserOutputSerializer,
+        examples=[USER_EXAMPLE],
+    )
     def get(self, request: Request) -> Response:
         return Response(user_output(cast(User, request.user)))
 
-    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    @extend_schema(
+        summary="Change the signed-in user's email or names",
+        request=InputSerializer,
+        responses=UserOutputSerializer,
+        examples=[
+            OpenApiExample(
+                "A new email",
+                value={"email": "ada.lovelace@example.com"},
+                request_only=True,
+            ),
+            USER_EXAMPLE,
+        ],
+    )
     def patch(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -192,8 +251,19 @@ class PasswordChangeApi(RefundGuessOnBadInput, APIView):
         new_password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
+        summary="Change the signed-in user's password",
         request=InputSerializer,
         responses={204: OpenApiResponse(description="Password changed.")},
+        examples=[
+            OpenApiExample(
+                "Old and new password",
+                value={
+                    "old_password": "correct-horse-battery-staple",
+                    "new_password": "tr0ub4dor-and-3-more-words",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -227,11 +297,24 @@ class RegisterApi(PublicApi):
         password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
+        summary="Sign up (when KEEL_ALLOW_REGISTRATION is on)",
         request=InputSerializer,
         responses={
             201: UserOutputSerializer,
             404: OpenApiResponse(ErrorSerializer, "Registration is off."),
         },
+        examples=[
+            OpenApiExample(
+                "A new user",
+                value={
+                    "username": "ada",
+                    "email": "ada@example.com",
+                    "password": "correct-horse-battery-staple",
+                },
+                request_only=True,
+            ),
+            USER_EXAMPLE,
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)

@@ -96,7 +96,11 @@ DATABASES = {
         "NAME": env.required("DB_NAME"),
         "USER": env.required("DB_USER"),
         "PASSWORD": env.text("DB_PASSWORD"),
-        "HOST": env.required("DB_HOST"),
+        "HOST": env.required(
+            "DB_HOST",
+            hint="Run keel with `make dev` (it starts PostgreSQL itself), or set "
+            "DB_HOST to your server.",
+        ),
         "PORT": env.integer("DB_PORT", default=5432, minimum=1, maximum=65535),
         "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", default=60),
         # A connection the server dropped (a restart) is replaced, not reused.
@@ -165,6 +169,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer(
 SPECTACULAR_SETTINGS = {
     "TITLE": "keel API",
     "DESCRIPTION": "REST API of keel. Authenticate with a JWT bearer token.",
+    # keel's one version: pyproject.toml, this and the image's label agree
+    # (configs/tests/test_version.py), and CHANGELOG.md says what it holds.
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Request bodies get components of their own, so that a required text field
@@ -174,8 +180,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Swagger UI's default validator badge is fetched from swagger.io.
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "SWAGGER_UI_SETTINGS": {
+        "deepLinking": True,
+        # The token pasted into Authorize survives a reload of the page.
+        "persistAuthorization": True,
+        "displayRequestDuration": True,
+        # Swagger UI's default validator badge is fetched from swagger.io.
+        "validatorUrl": None,
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.schema.bearer_scheme_first",
+    ],
 }
 
 LOGGING_CONFIG = "core.logs.configure_logging"
@@ -313,6 +329,19 @@ KEEL: dict[str, Any] = {
     ),
     # POST /api/auth/register/ answers 404 unless this is on.
     "ALLOW_REGISTRATION": env.flag("KEEL_ALLOW_REGISTRATION", default=False),
+    # The superuser `manage.py ensure_superuser` creates at start when it does not
+    # exist: Django's own createsuperuser --noinput variables.
+    "SUPERUSER": {
+        "USERNAME": env.text("DJANGO_SUPERUSER_USERNAME"),
+        "EMAIL": env.text("DJANGO_SUPERUSER_EMAIL"),
+        "PASSWORD": env.text("DJANGO_SUPERUSER_PASSWORD"),
+    },
 }
+env.require_when(
+    bool(KEEL["SUPERUSER"]["USERNAME"]),
+    "DJANGO_SUPERUSER_PASSWORD",
+    KEEL["SUPERUSER"]["PASSWORD"],
+    why="with DJANGO_SUPERUSER_USERNAME",
+)
 
 env.raise_for_problems()

@@ -1,7 +1,14 @@
 """
 System checks for keel's deployment invariants.
 
-``manage.py check`` and every server start run them. Their messages name the
+The env-sync check guards the compose stack, the one deployment that reads
+backend/db.env: its PostgreSQL container creates the database from db.env
+while the backend reads backend/.env, so the two must agree. It applies where
+that is true: the stack's targets (``make up``, ``make prod``, ``make kube``)
+run it before starting anything (scripts/preflight.py), and ``manage.py check``
+runs it when the database host in effect is the compose file's database
+service. A run against any other server (``make dev``'s own PostgreSQL, or one
+of the user's) is not the stack, and is left alone. Messages name the
 variables involved, never their values.
 """
 
@@ -40,6 +47,30 @@ def compose_database_service(
     return None
 
 
+def env_sync_errors(env_file: Path, db_env_file: Path) -> list[CheckMessage]:
+    """Return keel.E001 when the two env files disagree on the database's account."""
+    if not (env_file.is_file() and db_env_file.is_file()):
+        return []
+    app_env = dotenv_values(env_file)
+    db_env = dotenv_values(db_env_file)
+    differing = [
+        f"{app_name}/{db_name}"
+        for app_name, db_name in SYNCED_PAIRS
+        if (app_env.get(app_name) or "") != (db_env.get(db_name) or "")
+    ]
+    if not differing:
+        return []
+    return [
+        Error(
+            f"{env_file.name} and {db_env_file.name} disagree on "
+            f"{', '.join(differing)}: the compose stack's backend could not sign "
+            "in to its database.",
+            hint=f"Give each pair the same value in {env_file} and {db_env_file}.",
+            id="keel.E001",
+        )
+    ]
+
+
 def keel_path(name: str) -> Path | None:
     value = settings.KEEL.get(name)
     return Path(value) if isinstance(value, str | Path) and value else None
@@ -49,33 +80,10 @@ def keel_path(name: str) -> Path | None:
 def check_env_files_in_sync(**kwargs: Any) -> list[CheckMessage]:
     env_file = keel_path("ENV_FILE")
     db_env_file = keel_path("DB_ENV_FILE")
-    if not (env_file and db_env_file and env_file.is_file() and db_env_file.is_file()):
+    if env_file is None or db_env_file is None or not db_env_file.is_file():
         return []
-    app_env = dotenv_values(env_file)
-    db_env = dotenv_values(db_env_file)
-    errors: list[CheckMessage] = []
-    differing = [
-        f"{app_name}/{db_name}"
-        for app_name, db_name in SYNCED_PAIRS
-        if (app_env.get(app_name) or "") != (db_env.get(db_name) or "")
-    ]
-    if differing:
-        errors.append(
-            Error(
-                f"{env_file.name} and {db_env_file.name} disagree on "
-                f"{', '.join(differing)}.",
-                hint=f"Give each pair the same value in {env_file} and {db_env_file}.",
-                id="keel.E001",
-            )
-        )
     service = compose_database_service(keel_path("COMPOSE_FILE"), db_env_file)
-    if service is not None and app_env.get("DB_HOST") != service:
-        errors.append(
-            Error(
-                f"DB_HOST in {env_file.name} is not the compose file's database "
-                f"service name.",
-                hint=f"Set DB_HOST={service} in {env_file}.",
-                id="keel.E002",
-            )
-        )
-    return errors
+    if service is None or settings.DATABASES["default"]["HOST"] != service:
+        # Not the stack: this process uses a database of its own.
+        return []
+    return env_sync_errors(env_file, db_env_file)

@@ -55,7 +55,33 @@ NOT_ONLY_WHITESPACE = (
 )
 
 
+def bearer_scheme_first(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """
+    Put the bearer-token schemes before the others (a postprocessing hook).
+
+    drf-spectacular sorts schemes by name, so Swagger UI's Authorize dialog
+    would offer the admin's session cookie first; API clients use the token.
+    """
+    schemes = result.get("components", {}).get("securitySchemes")
+    if schemes:
+        result["components"]["securitySchemes"] = dict(
+            sorted(schemes.items(), key=lambda item: item[1].get("scheme") != "bearer")
+        )
+    return result
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def get_summary(self) -> str | None:
+        """Return the operation's summary, else the first line of its description."""
+        summary: str | None = super().get_summary()
+        if summary:
+            return summary
+        description: str = self.get_description()
+        first_line = description.strip().split("\n", 1)[0].strip()
+        return first_line.removesuffix(".") or None
+
     def get_serializer_name(self, serializer: Any, direction: Direction) -> str:
         """
         Prefix a view's nested serializer (``MeApi.InputSerializer``) with it.

@@ -115,10 +115,13 @@ def test_quadlet_reads_the_same_env_files(compose, units):
 def test_quadlet_sets_the_compose_environment_and_reaches_the_database(compose, units):
     backend = units["keel-backend.container"]["Container"]
     environment = dict(item.split("=", 1) for item in backend["Environment"])
-    # DB_HOST differs by design: compose's service name is in backend/.env.
+    # DB_HOST differs by design: each names its own database service.
     db_host = environment.pop("DB_HOST")
     assert db_host == units["keel-db.container"]["Container"]["ContainerName"][0]
-    assert environment == compose["backend"]["environment"]
+    compose_environment = dict(compose["backend"]["environment"])
+    assert compose_environment.pop("DB_HOST") == "db"
+    assert compose_environment.pop("DB_PORT") == "5432"
+    assert environment == compose_environment
 
 
 def test_quadlet_keeps_the_database_in_the_same_volume(compose, units):
@@ -207,8 +210,10 @@ def test_kube_backend_runs_the_compose_command_and_hardening(compose):
     assert container["args"] == compose["backend"]["command"]
     environment = {item["name"]: item["value"] for item in container["env"]}
     assert environment.pop("DB_HOST") in {d["metadata"]["name"] for d in documents}
-    environment.pop("DB_PORT")
-    assert environment == compose["backend"]["environment"]
+    compose_environment = dict(compose["backend"]["environment"])
+    assert environment.pop("DB_PORT") == compose_environment.pop("DB_PORT")
+    compose_environment.pop("DB_HOST")
+    assert environment == compose_environment
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"]["drop"] == ["ALL"]

@@ -1,4 +1,7 @@
-"""The env-sync invariant: backend/.env and backend/db.env must agree."""
+"""
+The env-sync invariant: for the compose stack, backend/.env and backend/db.env
+must agree; keel on any other database is left alone.
+"""
 
 import secrets
 import shutil
@@ -9,6 +12,12 @@ from django.core.checks import run_checks
 
 from testing.environment import BACKEND
 from testing.settings import load_settings
+
+
+# The checks read the database host from settings; only they see the override.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Overriding setting DATABASES:UserWarning"
+)
 
 
 @pytest.fixture
@@ -38,7 +47,17 @@ def project(tmp_path, prod_env, settings):
         del prod_env[key]
     prod_env["KEEL_ENV_FILE"] = str(backend / ".env")
     settings.KEEL = load_settings(prod_env)["KEEL"]
+    use_database_host(settings, app_env["DB_HOST"])
     return backend
+
+
+def use_database_host(settings, host):
+    """Make host the database host in effect, as loading that .env would."""
+    # Only the check reads it: the suite's connections were made already.
+    settings.DATABASES = {
+        **settings.DATABASES,
+        "default": {**settings.DATABASES["default"], "HOST": host},
+    }
 
 
 def write_env(path, values):
@@ -81,13 +100,34 @@ def test_env_files_out_of_sync_name_the_pair_not_the_values(project, app_name, d
     assert read_env(project / ".env")[app_name] not in printed(error)
 
 
-def test_db_host_must_be_the_compose_database_service(project):
+@pytest.mark.parametrize("own_host", ["127.0.0.1", "postgres.internal"])
+def test_own_database_is_not_the_stack_so_the_files_may_differ(
+    project, settings, own_host
+):
+    """A user on their own server is never told to set DB_HOST=db."""
     app_env = read_env(project / ".env")
-    app_env["DB_HOST"] = "postgresql-skeleton"
+    app_env["DB_HOST"] = own_host
+    app_env["DB_PASSWORD"] = "my-own-servers-password"
     write_env(project / ".env", app_env)
-    [error] = keel_errors()
-    assert error.id == "keel.E002"
-    assert "DB_HOST=db" in error.hint
+    use_database_host(settings, own_host)
+    assert keel_errors() == []
+
+
+def test_the_stacks_targets_check_the_files_whatever_db_host_says(project):
+    """make up/prod/kube run the check itself, before the stack starts."""
+    from core.checks import env_sync_errors
+
+    app_env = read_env(project / ".env")
+    app_env["DB_HOST"] = ""
+    write_env(project / ".env", app_env)
+    assert env_sync_errors(project / ".env", project / "db.env") == []
+    db_env = read_env(project / "db.env")
+    db_env["POSTGRES_PASSWORD"] = "drifted-value-1234"
+    write_env(project / "db.env", db_env)
+    (error,) = env_sync_errors(project / ".env", project / "db.env")
+    assert error.id == "keel.E001"
+    assert "DB_PASSWORD/POSTGRES_PASSWORD" in error.msg
+    assert "drifted-value-1234" not in printed(error)
 
 
 def test_check_is_silent_when_db_env_is_absent(project):

@@ -220,3 +220,19 @@ def test_each_raiser_gets_the_one_error_shape(client, name):
 def test_disallowed_host_under_api_is_json_400(client):
     response = client.get("/api/anything/", HTTP_HOST="evil.example.net")
     assert_json_error(response, 400)
+
+
+@pytest.mark.urls("configs.urls")
+def test_docs_page_error_is_json_500(settings, tmp_path):
+    """Without collected static files the docs page fails; it must fail in JSON."""
+    from django.test import Client
+
+    settings.STATIC_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        },
+    }
+    client = Client(raise_request_exception=False)
+    assert_json_error(client.get("/api/docs/"), 500)

@@ -138,3 +138,35 @@ def test_api_docs_are_off_with_the_setting(client, settings):
     settings.KEEL = {**settings.KEEL, "API_DOCS": False}
     assert client.get("/api/schema/").status_code == 404
     assert client.get("/api/docs/").status_code == 404
+
+
+def test_every_operation_has_a_summary_for_the_docs_list(schema):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("summary"), f"{method.upper()} {path}"
+
+
+def test_every_body_has_a_realistic_example(schema):
+    """Swagger UI shows these beside each body and pre-fills try-it-out."""
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            bodies = [operation.get("requestBody", {}).get("content", {})]
+            bodies += [
+                response.get("content", {})
+                for code, response in operation["responses"].items()
+                if code.startswith("2")
+            ]
+            for content in bodies:
+                for media in content.values():
+                    assert media.get("examples"), f"{method.upper()} {path}"
+
+
+def test_the_bearer_token_is_the_first_way_to_authorize(schema):
+    schemes = list(schema["components"]["securitySchemes"].values())
+    assert schemes[0]["scheme"] == "bearer"
+    assert len(schemes) > 1, "the session cookie is offered too, second"
+
+
+def test_docs_keep_the_token_across_reloads(client):
+    page = client.get("/api/docs/").content.decode()
+    assert '"persistAuthorization": true' in page

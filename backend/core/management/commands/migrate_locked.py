@@ -4,6 +4,10 @@
 Every replica's entrypoint runs it at start. The lock makes the second of two
 replicas starting together wait until the first has migrated, then find
 nothing left to apply, instead of racing it through the same migrations.
+
+Still under the lock, it then creates the superuser the environment names
+(``ensure_superuser``, a no-op without DJANGO_SUPERUSER_USERNAME), so that a
+first login needs no step of its own, in the container and on the host alike.
 """
 
 from argparse import ArgumentParser
@@ -19,7 +23,10 @@ MIGRATION_LOCK_ID = int.from_bytes(b"keelmigr", "big")
 
 
 class Command(BaseCommand):
-    help = "Run migrate while holding a PostgreSQL advisory lock (one at a time)."
+    help = (
+        "Run migrate while holding a PostgreSQL advisory lock (one at a time), "
+        "then ensure_superuser."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
@@ -48,6 +55,7 @@ class Command(BaseCommand):
                 stdout=self.stdout,
                 stderr=self.stderr,
             )
+            call_command("ensure_superuser", stdout=self.stdout, stderr=self.stderr)
         finally:
             # Ending the session would release the lock too; a long-lived
             # connection is why it is released explicitly.
