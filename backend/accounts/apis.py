@@ -1,6 +1,7 @@
 """
 The endpoints under /api/auth/: JWT issue, refresh and logout, the signed-in
-user, password change and sign-up.
+user, password change, sign-up, and the flows through an email link (password
+reset, email verification, email change).
 
 Each view validates its input, calls one service and serializes the result.
 """
@@ -22,11 +23,17 @@ from accounts.guesses import RefundGuessOnBadInput, refund_password_guess
 from accounts.models import User
 from accounts.password_checks import password_check_slot
 from accounts.services import (
+    EmailNotVerified,
     TokenPair,
+    email_verification_resend,
+    email_verify,
+    password_reset_confirm,
+    password_reset_request,
     token_blacklist,
     token_obtain,
     token_refresh,
     user_change_password,
+    user_confirm_email_change,
     user_register,
     user_update,
 )
@@ -35,6 +42,7 @@ from accounts.throttles import (
     PasswordGuessUsernameThrottle,
     RegisterThrottle,
 )
+from accounts.throttles_email import EmailAddressThrottle, EmailIpThrottle
 from core import fields
 from core.schema import ErrorSerializer
 
@@ -53,6 +61,11 @@ class UserOutputSerializer(serializers.Serializer[User]):
     first_name = serializers.CharField()
     last_name = serializers.CharField()
     date_joined = serializers.DateTimeField()
+    email_verified = serializers.BooleanField()
+    pending_email = serializers.CharField(
+        help_text="The address asked for on PATCH, until its link is opened; "
+        "empty when none."
+    )
 
 
 _DATE_TIME = serializers.DateTimeField()
@@ -72,6 +85,8 @@ def user_output(user: User) -> dict[str, object]:
         "first_name": user.first_name,
         "last_name": user.last_name,
         "date_joined": _DATE_TIME.to_representation(user.date_joined),
+        "email_verified": user.email_verified,
+        "pending_email": user.pending_email,
     }
 
 
@@ -132,6 +147,16 @@ USER_EXAMPLE = OpenApiExample(
 BAD_CREDENTIALS = OpenApiResponse(
     ErrorSerializer, "Unknown user, wrong password or inactive user (one answer)."
 )
+UNVERIFIED = OpenApiResponse(
+    ErrorSerializer,
+    "`email_not_verified`: the password was right, but KEEL_REQUIRE_VERIFIED_EMAIL "
+    "is on and the address is not verified.",
+)
+BAD_LINK = OpenApiResponse(
+    ErrorSerializer,
+    "`invalid_link`: a bad, expired or used uid and token (one answer for all), "
+    "or field errors.",
+)
 BAD_REFRESH = OpenApiResponse(
     ErrorSerializer, "Invalid, expired, rotated or blacklisted refresh token."
 )
@@ -149,7 +174,11 @@ class TokenObtainApi(RefundGuessOnBadInput, PublicApi):
     @extend_schema(
         summary="Log in: get a token pair",
         request=InputSerializer,
-        responses={200: TokenPairOutputSerializer, 401: BAD_CREDENTIALS},
+        responses={
+            200: TokenPairOutputSerializer,
+            401: BAD_CREDENTIALS,
+            403: UNVERIFIED,
+        },
         examples=[
             OpenApiExample(
                 "Username and password",
@@ -163,7 +192,11 @@ class TokenObtainApi(RefundGuessOnBadInput, PublicApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         with password_check_slot(request):
-            tokens = token_obtain(**serializer.validated_data)
+            try:
+                tokens = token_obtain(**serializer.validated_data)
+            except EmailNotVerified:
+                refund_password_guess(request)  # the password was right
+                raise
         refund_password_guess(request)
         return Response(TokenPairOutputSerializer(tokens).data)
 
@@ -204,7 +237,13 @@ class TokenBlacklistApi(PublicApi):
 
 
 class MeApi(APIView):
-    """The signed-in user: read it, or change its email and names."""
+    """
+    The signed-in user: read it, or change its names and email.
+
+    A new email is not set at once: it shows as `pending_email`, a link to
+    confirm it goes there (POST email/change/confirm/) and a notice goes to the
+    current address.
+    """
 
     class InputSerializer(serializers.Serializer[User]):
         email = fields.EmailField(required=False, max_length=EMAIL_MAX_LENGTH)
@@ -321,3 +360,122 @@ class RegisterApi(PublicApi):
         serializer.is_valid(raise_exception=True)
         user = user_register(**serializer.validated_data)
         return Response(user_output(user), status=status.HTTP_201_CREATED)
+
+
+class AcceptedOutputSerializer(serializers.Serializer[dict[str, str]]):
+    detail = serializers.CharField()
+
+
+class EmailInputSerializer(serializers.Serializer[dict[str, str]]):
+    email = fields.EmailField(max_length=EMAIL_MAX_LENGTH)
+
+
+class LinkInputSerializer(serializers.Serializer[dict[str, str]]):
+    """The uid and token of an email link, as the client app's page got them."""
+
+    uid = fields.CharField(max_length=64)
+    token = fields.CharField(max_length=128)
+
+
+EMAIL_THROTTLES = (EmailIpThrottle, EmailAddressThrottle)
+
+
+class PasswordResetApi(PublicApi):
+    """
+    Mail a password-reset link to the accounts with this address.
+
+    Always 202 with the same body, in the same time, whether or not an account
+    has the address: the worker looks it up and sends the mail.
+    """
+
+    throttle_classes = EMAIL_THROTTLES
+    ACCEPTED = "If an account has this address, a reset link is on its way to it."
+
+    @extend_schema(
+        request=EmailInputSerializer, responses={202: AcceptedOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EmailInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        password_reset_request(email=serializer.validated_data["email"])
+        return Response({"detail": self.ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(PublicApi):
+    """
+    Set a new password with the uid and token of a reset link.
+
+    The link works once and expires after DJANGO_PASSWORD_RESET_TIMEOUT; every
+    token the user held stops working.
+    """
+
+    class InputSerializer(LinkInputSerializer):
+        new_password = fields.CharField(trim_whitespace=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={204: OpenApiResponse(description="Password set."), 400: BAD_LINK},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyApi(PublicApi):
+    """Mark an address verified with the uid and token of a verification link."""
+
+    @extend_schema(
+        request=LinkInputSerializer,
+        responses={
+            204: OpenApiResponse(description="Address verified."),
+            400: BAD_LINK,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LinkInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email_verify(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EmailVerifyResendApi(PublicApi):
+    """
+    Mail a new verification link to the unverified accounts with this address.
+
+    Public, as a user who may not log in before verifying needs it; always 202
+    with the same body, whether or not an account has the address.
+    """
+
+    throttle_classes = EMAIL_THROTTLES
+    ACCEPTED = (
+        "If an unverified account has this address, a verification link is on "
+        "its way to it."
+    )
+
+    @extend_schema(
+        request=EmailInputSerializer, responses={202: AcceptedOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        serializer = EmailInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email_verification_resend(email=serializer.validated_data["email"])
+        return Response({"detail": self.ACCEPTED}, status=status.HTTP_202_ACCEPTED)
+
+
+class EmailChangeConfirmApi(PublicApi):
+    """Make the pending address the user's, with the link sent to that address."""
+
+    @extend_schema(
+        request=LinkInputSerializer,
+        responses={
+            204: OpenApiResponse(description="Address changed, and verified."),
+            400: BAD_LINK,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = LinkInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user_confirm_email_change(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

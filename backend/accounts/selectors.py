@@ -59,3 +59,13 @@ def user_get_cached(*, user_id: object) -> User:
         if lifetime:
             cache.set(key, user, timeout=lifetime)
     return user
+
+
+def users_for_email(*, email: str) -> list[User]:
+    """
+    Return the active users with this address, in any case.
+
+    The address is not unique, so every account that has it is returned, as
+    Django's own password reset does.
+    """
+    return list(User.objects.filter(email__iexact=email, is_active=True))

@@ -1,14 +1,27 @@
-"""Writes for accounts: sign-up, profile and password changes, and JWT issue."""
+"""
+Writes for accounts: sign-up, profile and password changes, JWT issue, and the
+flows that go through an email link (password reset, verification, email
+change).
+
+A service that sends mail defers the job in the transaction of its change
+(Procrastinate's Django connector uses Django's connection), so the job exists
+exactly when the change committed.
+"""
 
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import (
+    APIException,
+    AuthenticationFailed,
+    PermissionDenied,
+)
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import (
@@ -18,11 +31,31 @@ from rest_framework_simplejwt.token_blacklist.models import (
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
+from accounts import tasks
 from accounts.models import User
 from accounts.selectors import user_for_token
+from accounts.tokens import (
+    email_change_tokens,
+    email_verification_tokens,
+    password_reset_tokens,
+    user_for_uid,
+)
 
 # The fields a user may change on themselves; the rest are the admin's.
 SELF_EDITABLE_FIELDS = ("email", "first_name", "last_name")
+
+
+class InvalidLink(APIException):
+    """A link's uid or token is bad, expired or used: one answer for all."""
+
+    status_code = 400
+    default_detail = _("The link is invalid, expired or used already.")
+    default_code = "invalid_link"
+
+
+class EmailNotVerified(PermissionDenied):
+    default_detail = _("Confirm your email address first: open the link sent to it.")
+    default_code = "email_not_verified"
 
 
 class TokenPair(TypedDict):
@@ -47,6 +80,9 @@ def token_obtain(*, username: str, password: str) -> TokenPair:
             _("No active account found with the given credentials"),
             code="no_active_account",
         )
+    # Said only to the holder of the right password, so it reveals nothing more.
+    if settings.KEEL["REQUIRE_VERIFIED_EMAIL"] and not user.email_verified:
+        raise EmailNotVerified()
     if api_settings.UPDATE_LAST_LOGIN:
         update_last_login(User, user)
     return token_pair_for(user)
@@ -121,6 +157,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
     try:
         with transaction.atomic():
             user.save()
+            tasks.send_email_verification.defer(user_id=user.pk)
     except IntegrityError as error:
         # Another request took the username between the check and the insert.
         raise ValidationError(
@@ -129,13 +166,26 @@ def user_register(*, username: str, email: str, password: str) -> User:
     return user
 
 
+@transaction.atomic
 def user_update(*, user: User, data: dict[str, Any]) -> User:
-    """Set the self-editable fields present in data; any other key is ignored."""
+    """
+    Set the self-editable fields present in data; any other key is ignored.
+
+    A new email does not replace the address at once: it becomes the pending
+    address, a link to confirm it goes there and a notice to the old one, and
+    user_confirm_email_change makes the change. Asking for the current address
+    cancels a pending change.
+    """
     changed = [name for name in SELF_EDITABLE_FIELDS if name in data]
+    for name in changed:
+        if name != "email":
+            setattr(user, name, data[name])
+    if "email" in changed:
+        changed[changed.index("email")] = "pending_email"
+        new_email = User.objects.normalize_email(data["email"])
+        user.pending_email = "" if new_email == user.email else new_email
     if not changed:
         return user
-    for name in changed:
-        setattr(user, name, data[name])
     user.full_clean(
         exclude=[
             field.name
@@ -144,7 +194,71 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         ]
     )
     user.save(update_fields=changed)
+    if "pending_email" in changed and user.pending_email:
+        tasks.send_email_change_confirmation.defer(user_id=user.pk)
+        if user.email:
+            tasks.send_email_change_notice.defer(
+                user_id=user.pk, old_email=user.email, new_email=user.pending_email
+            )
     return user
+
+
+def _user_for_link(*, uid: str, token: str, tokens: Any) -> User:
+    user = user_for_uid(uid)
+    if user is None or not tokens.check_token(user, token):
+        raise InvalidLink()
+    return user
+
+
+def password_reset_request(*, email: str) -> None:
+    """
+    Defer the job that mails a reset link to this address's accounts.
+
+    The job, not the request, looks the address up: the request does the same
+    work, in the same time, for an address with an account and one without.
+    """
+    tasks.send_password_reset.defer(email=email)
+
+
+@transaction.atomic
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> None:
+    """
+    Set the password of the user uid names, if token is their reset token.
+
+    Raise InvalidLink for a bad, expired or used link, or ValidationError for a
+    password the validators reject. The new password revokes every token the
+    user held (their digest is of the old hash) and spends the link (its hash
+    is too); opening the link proved the address, so it is verified.
+    """
+    user = _user_for_link(uid=uid, token=token, tokens=password_reset_tokens)
+    try:
+        validate_password(new_password, user)
+    except ValidationError as error:
+        raise ValidationError({"new_password": error.messages}) from error
+    user.set_password(new_password)
+    user.email_verified = True
+    user.save(update_fields=["password", "email_verified"])
+
+
+def email_verify(*, uid: str, token: str) -> None:
+    """Mark the address of the user uid names verified, or raise InvalidLink."""
+    user = _user_for_link(uid=uid, token=token, tokens=email_verification_tokens)
+    user.email_verified = True
+    user.save(update_fields=["email_verified"])
+
+
+def email_verification_resend(*, email: str) -> None:
+    """Defer the job that mails a verification link to this address's accounts."""
+    tasks.resend_email_verification.defer(email=email)
+
+
+def user_confirm_email_change(*, uid: str, token: str) -> None:
+    """Make the pending address of the user uid names theirs, now verified."""
+    user = _user_for_link(uid=uid, token=token, tokens=email_change_tokens)
+    user.email = user.pending_email
+    user.pending_email = ""
+    user.email_verified = True
+    user.save(update_fields=["email", "pending_email", "email_verified"])
 
 
 def user_change_password(*, user: User, old_password: str, new_password: str) -> None:

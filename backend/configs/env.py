@@ -18,7 +18,8 @@ from django.core.checks.security.base import (
     SECRET_KEY_MIN_LENGTH,
     SECRET_KEY_MIN_UNIQUE_CHARACTERS,
 )
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 # DRF's rate syntax: a count per second, minute, hour or day, e.g. 5/min.
 RATE_PATTERN = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
@@ -177,6 +178,36 @@ class Env:
                     "scheme, a host and an optional port, e.g. https://app.example.com."
                 )
         return origins
+
+    def url(self, name: str, default: str = "") -> str:
+        """Return an http(s) URL with no query or fragment, without a final slash."""
+        value = self._raw(name) or default
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.problems.append(
+                f"{name} has {value!r}, which is not a URL: write it with its "
+                "scheme, e.g. https://app.example.com."
+            )
+        elif parts.query or parts.fragment:
+            self.problems.append(
+                f"{name} has {value!r}: it takes no query (?) or fragment (#)."
+            )
+        return value.rstrip("/")
+
+    def email_address(self, name: str, default: str) -> str:
+        """Return an address, bare or as ``Name <address>``; empty gives default."""
+        value = self._raw(name) or default
+        address = value.rpartition("<")[2].removesuffix(">") if "<" in value else value
+        try:
+            validate_email(address.strip())
+        except ValidationError:
+            self.problems.append(
+                f"{name} is {value!r}, which is not an email address "
+                "(e.g. keel@example.com or Keel <keel@example.com>)."
+            )
+        return value
 
     def time_zone(self, name: str, default: str) -> str:
         value = self._raw(name) or default

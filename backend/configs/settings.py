@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # The task queue, in keel's own PostgreSQL (core.tasks, accounts.tasks).
+    "procrastinate.contrib.django",
     "core",
     "accounts",
     # make app: new apps go above this line.
@@ -266,6 +268,10 @@ REST_FRAMEWORK = {
             "KEEL_LOGIN_USERNAME_THROTTLE_RATE", default="5/min"
         ),
         "register": env.rate("KEEL_REGISTER_THROTTLE_RATE", default="10/hour"),
+        # Requests that send mail to an address someone types in (password
+        # reset, verification resend): per client IP, and per address.
+        "email_ip": env.rate("KEEL_EMAIL_IP_THROTTLE_RATE", default="10/hour"),
+        "email_address": env.rate("KEEL_EMAIL_ADDRESS_THROTTLE_RATE", default="3/hour"),
     },
 }
 
@@ -305,6 +311,72 @@ SIMPLE_JWT: dict[str, Any] = {
     "UPDATE_LAST_LOGIN": True,
 }
 
+# Mail is sent by the worker's jobs (accounts.tasks), never in a request. With
+# debug off there must be an SMTP server, or KEEL_EMAIL=console on purpose.
+EMAIL_HOST = env.text("EMAIL_HOST")
+_email_mode = env.choice(
+    "KEEL_EMAIL",
+    ("smtp", "console"),
+    default="console" if DEBUG and not EMAIL_HOST else "smtp",
+)
+env.require_that(
+    _email_mode == "console" or bool(EMAIL_HOST),
+    "EMAIL_HOST is not set: keel sends password-reset and verification mail. Set "
+    "EMAIL_HOST (with EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and "
+    "EMAIL_USE_TLS or EMAIL_USE_SSL as your provider says), or KEEL_EMAIL=console "
+    "to write every message to the log instead, on purpose.",
+)
+EMAIL_BACKEND = (
+    "django.core.mail.backends.console.EmailBackend"
+    if _email_mode == "console"
+    else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env.flag("EMAIL_USE_SSL", default=False)
+env.require_that(
+    not (EMAIL_USE_TLS and EMAIL_USE_SSL),
+    "EMAIL_USE_TLS and EMAIL_USE_SSL are both on: set one. TLS is STARTTLS "
+    "(usually port 587), SSL is TLS from the first byte (usually port 465).",
+)
+EMAIL_PORT = env.integer(
+    "EMAIL_PORT",
+    default=465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25,
+    minimum=1,
+    maximum=65535,
+)
+EMAIL_HOST_USER = env.text("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env.text("EMAIL_HOST_PASSWORD")
+# Seconds per SMTP operation: a hung server fails the job, which is retried,
+# instead of holding the worker (Django's default waits for ever).
+EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", default=10, minimum=1)
+DEFAULT_FROM_EMAIL = env.email_address("DEFAULT_FROM_EMAIL", default="keel@localhost")
+env.require_when(
+    not DEBUG and _email_mode == "smtp",
+    "DEFAULT_FROM_EMAIL",
+    env.text("DEFAULT_FROM_EMAIL"),
+    why="with EMAIL_HOST and DJANGO_DEBUG off: the sender your SMTP server accepts "
+    "(e.g. Keel <noreply@example.com>)",
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds a password-reset link works; it also stops working once used.
+PASSWORD_RESET_TIMEOUT = env.integer(
+    "DJANGO_PASSWORD_RESET_TIMEOUT", default=3600, minimum=60
+)
+_frontend_url = env.url(
+    "KEEL_FRONTEND_URL", default="http://localhost:3000" if DEBUG else ""
+)
+env.require_when(
+    not DEBUG,
+    "KEEL_FRONTEND_URL",
+    _frontend_url,
+    why="when DJANGO_DEBUG is off: the client app's URL that the links in "
+    "password-reset and verification mail open (e.g. https://app.example.com)",
+)
+
+# Procrastinate's worker (manage.py procrastinate worker, bin/worker): a job
+# that succeeded is deleted; a failed one stays, for the admin to show.
+PROCRASTINATE_WORKER_DEFAULTS = {"delete_jobs": "successful"}
+
 # keel's own settings, in one namespace.
 KEEL: dict[str, Any] = {
     # The env-sync check compares these: backend/.env, backend/db.env beside it
@@ -336,6 +408,15 @@ KEEL: dict[str, Any] = {
         "EMAIL": env.text("DJANGO_SUPERUSER_EMAIL"),
         "PASSWORD": env.text("DJANGO_SUPERUSER_PASSWORD"),
     },
+    # The client app that shows the reset, verify and email-change pages.
+    "FRONTEND_URL": _frontend_url,
+    # Seconds an email verification or email-change link works.
+    "EMAIL_TOKEN_TIMEOUT": env.integer(
+        "KEEL_EMAIL_TOKEN_TIMEOUT", default=3 * 24 * 3600, minimum=60
+    ),
+    # Login refuses a user whose address is not verified (after the password
+    # was right), with its own code.
+    "REQUIRE_VERIFIED_EMAIL": env.flag("KEEL_REQUIRE_VERIFIED_EMAIL", default=False),
 }
 env.require_when(
     bool(KEEL["SUPERUSER"]["USERNAME"]),

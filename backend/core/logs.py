@@ -104,5 +104,9 @@ def build_logging(*, json: bool, level: str) -> dict[str, Any]:
             # per-request lines for 4xx/5xx would log it twice.
             "django.request": {"level": "ERROR"},
             "django.server": {"level": "WARNING"},
+            # Procrastinate lists its tasks at info in every process that
+            # loads Django; its worker's own lines (procrastinate.worker) stay.
+            "procrastinate.blueprints": {"level": "WARNING"},
+            "procrastinate.periodic": {"level": "WARNING"},
         },
     }

@@ -27,6 +27,8 @@ def production_environment(**overrides: str) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": "api.example.com",
         "CORS_ALLOWED_ORIGINS": "https://app.example.com",
         "CSRF_TRUSTED_ORIGINS": "https://app.example.com",
+        "KEEL_FRONTEND_URL": "https://app.example.com",
+        "KEEL_EMAIL": "console",
         "DB_NAME": "keel",
         "DB_USER": "keel",
         "DB_PASSWORD": secrets.token_urlsafe(16),

@@ -34,6 +34,12 @@ PUBLIC_ENDPOINTS = {
     "api/auth/token/refresh/",
     "api/auth/token/blacklist/",
     "api/auth/register/",
+    # The email-link flows: the address or the link's token is the credential.
+    "api/auth/password/reset/",
+    "api/auth/password/reset/confirm/",
+    "api/auth/email/verify/",
+    "api/auth/email/verify/resend/",
+    "api/auth/email/change/confirm/",
     "api/schema/",
     "api/docs/",
 }

@@ -19,6 +19,8 @@ def test_me_returns_the_signed_in_user(user, auth_client):
         "first_name": "",
         "last_name": "",
         "date_joined": user.date_joined.astimezone().isoformat(),
+        "email_verified": False,
+        "pending_email": "",
     }
 
 
@@ -27,17 +29,20 @@ def test_me_without_a_valid_access_token_is_401():
     assert APIClient().patch(ME_URL, {"first_name": "A"}).status_code == 401
 
 
-def test_patch_me_updates_email_and_names(user, auth_client):
+def test_patch_me_updates_names_and_makes_a_new_email_pending(user, auth_client):
     response = auth_client.patch(
         ME_URL,
         {"email": "new@EXAMPLE.com", "first_name": "Alice", "last_name": "Liddell"},
         format="json",
     )
     assert response.status_code == 200
-    # Django normalizes the domain part of an email address to lower case.
-    assert response.json()["email"] == "new@example.com"
+    # Django normalizes the domain part of an email address to lower case; the
+    # address changes only once its link is opened (test_email_change.py).
+    assert response.json()["email"] == "alice@example.com"
+    assert response.json()["pending_email"] == "new@example.com"
     user.refresh_from_db()
-    assert (user.email, user.first_name, user.last_name) == (
+    assert (user.email, user.pending_email, user.first_name, user.last_name) == (
+        "alice@example.com",
         "new@example.com",
         "Alice",
         "Liddell",

@@ -37,6 +37,8 @@ def test_registration_creates_an_active_user_and_returns_it_without_tokens(
         "first_name": "",
         "last_name": "",
         "date_joined": user.date_joined.astimezone().isoformat(),
+        "email_verified": False,
+        "pending_email": "",
     }
     assert user.is_active
     assert not (user.is_staff or user.is_superuser)

@@ -44,6 +44,8 @@ HIGH_RATES = {
     "login_ip": "100000/min",
     "login_username": "100000/min",
     "register": "100000/min",
+    "email_ip": "100000/min",
+    "email_address": "100000/min",
 }
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -73,6 +75,19 @@ CONFIG = SchemathesisConfig.from_dict(
                 "include-name": "POST /api/auth/register/",
                 "checks": {"positive_data_acceptance": {"enabled": False}},
             },
+            # An email link's uid and token are an HMAC the fuzzer cannot
+            # forge: every schema-valid guess is a bad link, 400 by design.
+            *(
+                {
+                    "include-name": f"POST /api/auth/{path}",
+                    "checks": {"positive_data_acceptance": {"enabled": False}},
+                }
+                for path in (
+                    "password/reset/confirm/",
+                    "email/verify/",
+                    "email/change/confirm/",
+                )
+            ),
         ],
     }
 )

@@ -113,6 +113,8 @@ def test_token_lifetimes_and_throttles_have_safe_defaults(prod_env):
             "login_ip": "10/min",
             "login_username": "5/min",
             "register": "10/hour",
+            "email_ip": "10/hour",
+            "email_address": "3/hour",
         },
     }
 
