@@ -270,3 +270,60 @@ def prod_env() -> dict[str, str]:
 @pytest.fixture
 def live(live_server) -> LiveClient:
     return LiveClient(live_server.url)
+
+
+@pytest.fixture
+def smtp_server():
+    """Return a real SMTP server (aiosmtpd) on loopback, stopped at the end."""
+    from testing.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def worker_environment(live_server, smtp_server, settings):
+    """
+    Return the environment of a worker on the test database, mailing through
+    smtp_server; live_server makes the test's writes committed, so the worker's
+    own connection sees them.
+    """
+    from django.db import connection
+
+    from testing.worker import database_environment
+
+    # Django's flush between transactional tests leaves Procrastinate's
+    # tables (unmanaged models) alone: start from an empty queue.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE procrastinate_jobs, procrastinate_workers, "
+            "procrastinate_periodic_defers, procrastinate_events CASCADE"
+        )
+    return {
+        **production_environment(),
+        **database_environment(settings.DATABASES["default"]),
+        **smtp_server.environment(),
+        "KEEL_FRONTEND_URL": "https://app.example.com",
+        # The worker's links must check out on the live server.
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+    }
+
+
+@pytest.fixture
+def start_worker(worker_environment, tmp_path):
+    """Return a starter of bin/worker processes; each is stopped at the end."""
+    from testing.worker import Worker
+
+    started: list[Worker] = []
+
+    def start(**env):
+        worker = Worker(
+            {**worker_environment, **env}, tmp_path / f"worker{len(started)}.log"
+        )
+        started.append(worker.start())
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

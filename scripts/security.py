@@ -32,6 +32,7 @@ SETTINGS = "backend/configs/tests/test_settings.py"
 HEALTH = "backend/core/tests/test_health.py"
 FUZZ = "backend/api/tests/test_fuzz.py"
 MAKE_APP = "backend/configs/tests/test_make_app.py"
+RELIABILITY = "backend/core/tests/test_reliability.py"
 
 
 @dataclass
@@ -200,6 +201,42 @@ CHECKS: list[Check] = [
         (f"{SERVER}::test_a_worker_killed_mid_request_does_not_take_the_server_down",),
         lambda results: (
             f"replaced in {seconds('respawn_seconds')(results)}, then 10/10 200"
+        ),
+    ),
+    Check(
+        "mail: reset time, known vs unknown address",
+        (
+            f"{RELIABILITY}::test_reset_takes_the_same_time_for_a_known_and_an_unknown_address",
+        ),
+        lambda results: (
+            f"medians of 30: known {prop('known_ms', results)} ms, "
+            f"unknown {prop('unknown_ms', results)} ms"
+        ),
+    ),
+    Check(
+        "mail: reset requested to message received",
+        (f"{RELIABILITY}::test_reset_to_message_received_through_a_real_worker",),
+        lambda results: (
+            f"{prop('messages', results)} via bin/worker and SMTP: "
+            f"p50 {prop('p50_ms', results)} ms, max {prop('max_ms', results)} ms"
+        ),
+    ),
+    Check(
+        "mail: SMTP down 30 s under 100 resets",
+        (
+            f"{RELIABILITY}::test_smtp_down_for_30_s_under_100_resets_delivers_each_once",
+        ),
+        lambda results: (
+            f"{prop('delivered', results)}/100 delivered once, "
+            f"{prop('drained_s', results)} s after it returned"
+        ),
+    ),
+    Check(
+        "jobs: worker killed mid-job",
+        (f"{RELIABILITY}::test_a_worker_killed_mid_job_has_the_job_run_again_once",),
+        lambda results: (
+            f"run again once, delivered once, {prop('rerun_after_s', results)} s "
+            "after the kill"
         ),
     ),
     Check(

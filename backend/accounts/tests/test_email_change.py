@@ -3,6 +3,7 @@
 import pytest
 
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import EMAIL_CHANGE_CONFIRM_URL, ME_URL, link_params
@@ -38,7 +39,10 @@ def test_new_email_gets_a_confirmation_and_the_old_one_a_notice(
     assert "new@example.com" in by_address["alice@example.com"].body
     confirmation = by_address["new@example.com"]
     assert f"{frontend}/confirm-email-change?uid=" in confirmation.body
-    assert all(m.alternatives[0][1] == "text/html" for m in mail.outbox)
+    assert all(
+        isinstance(m, EmailMultiAlternatives) and m.alternatives[0][1] == "text/html"
+        for m in mail.outbox
+    )
 
     assert confirm(link_params(confirmation, "confirm-email-change")).status_code == 204
     user.refresh_from_db()

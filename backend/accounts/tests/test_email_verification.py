@@ -3,6 +3,7 @@
 import pytest
 
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -47,6 +48,7 @@ def test_registration_sends_a_verification_link_that_verifies(
     (message,) = mail.outbox
     assert message.to == ["bob@example.com"]
     assert f"{frontend}/verify-email?uid=" in message.body
+    assert isinstance(message, EmailMultiAlternatives)
     assert message.alternatives[0][1] == "text/html"
     assert verify(link_params(message, "verify-email")).status_code == 204
     assert User.objects.get(username="bob").email_verified

@@ -96,29 +96,58 @@ def units():
     return {path.name: read_unit(path) for path in QUADLET.iterdir()}
 
 
+# compose service -> Quadlet unit, for the two that run keel's image.
+KEEL_CONTAINERS = [("backend", "keel-backend"), ("worker", "keel-worker")]
+
+
+def kube_documents():
+    return list(yaml.safe_load_all((ROOT / "deploy" / "kube.yaml").read_text()))
+
+
+def kube_container(name):
+    deployment = next(
+        d
+        for d in kube_documents()
+        if d and d["kind"] == "Deployment" and d["metadata"]["name"] == name
+    )
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
 def test_quadlet_runs_the_compose_images_and_commands(compose, units):
-    backend = units["keel-backend.container"]["Container"]
     db = units["keel-db.container"]["Container"]
-    assert backend["Image"] == [compose["backend"]["image"]]
     assert db["Image"] == [compose["db"]["image"]]
-    assert shlex.split(backend["Exec"][0]) == compose["backend"]["command"]
     assert "Exec" not in db and "command" not in compose["db"]
+    for service, unit in KEEL_CONTAINERS:
+        container = units[f"{unit}.container"]["Container"]
+        assert container["Image"] == [compose[service]["image"]]
+        assert shlex.split(container["Exec"][0]) == compose[service]["command"]
+
+
+def test_the_worker_runs_the_backends_image_and_env_file(compose):
+    assert compose["worker"]["image"] == compose["backend"]["image"]
+    assert compose["worker"]["env_file"] == compose["backend"]["env_file"]
+    assert compose["worker"]["environment"] == compose["backend"]["environment"]
+    assert compose["worker"]["command"] == ["/app/bin/worker"]
 
 
 def test_quadlet_reads_the_same_env_files(compose, units):
-    for service, unit in (("backend", "keel-backend"), ("db", "keel-db")):
+    for service, unit in [*KEEL_CONTAINERS, ("db", "keel-db")]:
         container = units[f"{unit}.container"]["Container"]
         expected = [ENV_FILE_COPIES[path] for path in compose[service]["env_file"]]
         assert container["EnvironmentFile"] == expected
 
 
-def test_quadlet_sets_the_compose_environment_and_reaches_the_database(compose, units):
-    backend = units["keel-backend.container"]["Container"]
-    environment = dict(item.split("=", 1) for item in backend["Environment"])
+@pytest.mark.parametrize(("service", "unit"), KEEL_CONTAINERS)
+def test_quadlet_sets_the_compose_environment_and_reaches_the_database(
+    compose, units, service, unit
+):
+    container = units[f"{unit}.container"]["Container"]
+    environment = dict(item.split("=", 1) for item in container["Environment"])
     # DB_HOST differs by design: each names its own database service.
     db_host = environment.pop("DB_HOST")
     assert db_host == units["keel-db.container"]["Container"]["ContainerName"][0]
-    compose_environment = dict(compose["backend"]["environment"])
+    compose_environment = dict(compose[service]["environment"])
     assert compose_environment.pop("DB_HOST") == "db"
     assert compose_environment.pop("DB_PORT") == "5432"
     assert environment == compose_environment
@@ -134,22 +163,24 @@ def test_quadlet_keeps_the_database_in_the_same_volume(compose, units):
     assert source.endswith(".volume")
 
 
-def test_quadlet_puts_both_containers_on_one_network(compose, units):
+def test_quadlet_puts_every_container_on_one_network(compose, units):
     networks = {
         tuple(units[name]["Container"]["Network"])
-        for name in ("keel-backend.container", "keel-db.container")
+        for name in (
+            "keel-backend.container",
+            "keel-worker.container",
+            "keel-db.container",
+        )
     }
     assert networks == {("keel.network",)}
     assert "keel.network" in units
-    # compose: both services on the project's default network.
-    for service in ("backend", "db"):
+    # compose: every service on the project's default network.
+    for service in ("backend", "worker", "db"):
         assert "network_mode" not in compose[service]
         assert set(compose[service].get("networks", {"default": None})) == {"default"}
 
 
-@pytest.mark.parametrize(
-    ("service", "unit"), [("backend", "keel-backend"), ("db", "keel-db")]
-)
+@pytest.mark.parametrize(("service", "unit"), [*KEEL_CONTAINERS, ("db", "keel-db")])
 def test_quadlet_health_command_is_the_compose_one(compose, units, service, unit):
     container = units[f"{unit}.container"]["Container"]
     healthcheck = compose[service]["healthcheck"]
@@ -166,15 +197,16 @@ def test_quadlet_health_command_is_the_compose_one(compose, units, service, unit
         )
 
 
-def test_quadlet_backend_is_hardened_like_the_compose_one(compose, units):
-    backend = units["keel-backend.container"]["Container"]
-    service = compose["backend"]
+@pytest.mark.parametrize(("name", "unit"), KEEL_CONTAINERS)
+def test_quadlet_container_is_hardened_like_the_compose_one(compose, units, name, unit):
+    backend = units[f"{unit}.container"]["Container"]
+    service = compose[name]
     assert service["read_only"] is True and backend["ReadOnly"] == ["true"]
     assert service["cap_drop"] == ["ALL"] and backend["DropCapability"] == ["all"]
     assert "no-new-privileges" in service["security_opt"]
     assert backend["NoNewPrivileges"] == ["true"]
     assert f"{backend['User'][0]}:{backend['Group'][0]}" == service["user"]
-    assert backend["PublishPort"] == service["ports"]
+    assert backend.get("PublishPort") == service.get("ports")
     args = podman_args(backend)
     limits = service["deploy"]["resources"]["limits"]
     assert service["tmpfs"] == [args[args.index("--tmpfs") + 1]]
@@ -187,37 +219,44 @@ def test_quadlet_backend_is_hardened_like_the_compose_one(compose, units):
 
 def test_quadlet_has_no_bind_mount_or_published_database(compose, units):
     assert "volumes" not in compose["backend"]
+    assert "volumes" not in compose["worker"]
     assert "ports" not in compose["db"]
     assert "Volume" not in units["keel-backend.container"]["Container"]
+    assert "Volume" not in units["keel-worker.container"]["Container"]
     assert "PublishPort" not in units["keel-db.container"]["Container"]
 
 
-def test_flushexpiredtokens_runs_daily_in_the_backend_container(units):
-    timer = units["keel-flushexpiredtokens.timer"]
-    service = units["keel-flushexpiredtokens.service"]["Service"]
-    assert timer["Timer"]["OnCalendar"] == ["daily"]
-    assert timer["Timer"]["Persistent"] == ["true"]
-    container = units["keel-backend.container"]["Container"]["ContainerName"][0]
-    words = shlex.split(service["ExecStart"][0])
-    assert words[1:4] == ["exec", container, "python"]
-    assert words[4:] == ["manage.py", "flushexpiredtokens"]
+def test_periodic_jobs_replace_the_systemd_timers(units):
+    # flushexpiredtokens is a Procrastinate periodic job (accounts.tasks) now.
+    assert not [name for name in units if name.endswith((".timer", ".service"))]
 
 
-def test_kube_backend_runs_the_compose_command_and_hardening(compose):
-    documents = list(yaml.safe_load_all((ROOT / "deploy" / "kube.yaml").read_text()))
-    deployment = next(d for d in documents if d and d["kind"] == "Deployment")
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["args"] == compose["backend"]["command"]
+@pytest.mark.parametrize(
+    ("service", "deployment"),
+    [("backend", "keel-backend"), ("worker", "keel-worker")],
+)
+def test_kube_runs_the_compose_command_and_hardening(compose, service, deployment):
+    container = kube_container(deployment)
+    assert container["args"] == compose[service]["command"]
     environment = {item["name"]: item["value"] for item in container["env"]}
-    assert environment.pop("DB_HOST") in {d["metadata"]["name"] for d in documents}
-    compose_environment = dict(compose["backend"]["environment"])
+    names = {d["metadata"]["name"] for d in kube_documents() if d}
+    assert environment.pop("DB_HOST") in names
+    compose_environment = dict(compose[service]["environment"])
     assert environment.pop("DB_PORT") == compose_environment.pop("DB_PORT")
     compose_environment.pop("DB_HOST")
     assert environment == compose_environment
+    assert container["envFrom"] == kube_container("keel-backend")["envFrom"]
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"]["drop"] == ["ALL"]
     assert security["allowPrivilegeEscalation"] is False
+
+
+def test_kube_worker_probe_is_the_compose_healthcheck(compose):
+    probe = kube_container("keel-worker")["livenessProbe"]
+    healthcheck = compose["worker"]["healthcheck"]
+    assert probe["exec"]["command"] == compose_health_words(healthcheck)
+    assert f"{probe['timeoutSeconds']}s" == healthcheck["timeout"]
 
 
 def podman_version():
@@ -250,5 +289,10 @@ def test_quadlet_generator_accepts_the_units(tmp_path):
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
-    for name in ("keel-backend.service", "keel-db.service", "keel-network.service"):
+    for name in (
+        "keel-backend.service",
+        "keel-worker.service",
+        "keel-db.service",
+        "keel-network.service",
+    ):
         assert name in completed.stdout
