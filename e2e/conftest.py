@@ -97,6 +97,13 @@ def base_images(timings: Timings) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def smtp_image(base_images: dict[str, str], timings: Timings) -> str:
+    """Return the image of the SMTP server the stacks' workers mail through."""
+    with timings.step("the SMTP server's image (aiosmtpd stand-in)"):
+        return images.smtp_image(timings.note)
+
+
+@pytest.fixture(scope="session")
 def workspace(timings: Timings) -> Iterator[Path]:
     """Return the root of a throwaway copy of the project, with fresh env files."""
     with timings.step("a throwaway copy of the project"):
@@ -165,6 +172,7 @@ def production(
     workspace: Path,
     base_images: dict[str, str],
     backend_image: str,
+    smtp_image: str,
     timings: Timings,
 ) -> Iterator[Stack]:
     """Return the production stack (with Redis), up and answering."""
@@ -172,6 +180,7 @@ def production(
     env = {
         **base_images,
         "BACKEND_IMAGE": backend_image,
+        "SMTP_IMAGE": smtp_image,
         "BACKEND_PUBLISH_PORT": f"{port}",
     }
     stack = Stack(
@@ -219,6 +228,7 @@ def development(
     workspace: Path,
     base_images: dict[str, str],
     backend_image: str,
+    smtp_image: str,
     timings: Timings,
 ) -> Iterator[Stack]:
     """Return the development stack, runserver answering on the bind mount."""
@@ -229,6 +239,7 @@ def development(
     env = {
         **base_images,
         "BACKEND_IMAGE": backend_image,
+        "SMTP_IMAGE": smtp_image,
         "BACKEND_PUBLISH_PORT": f"{port}",
         # Port 5432 may be taken on the host (a PostgreSQL of its own).
         "DB_PUBLISH_PORT": f"{db_port}",
@@ -249,6 +260,7 @@ def kube(
     workspace: Path,
     base_images: dict[str, str],
     backend_image: str,
+    smtp_image: str,
     timings: Timings,
 ) -> Iterator[KubePlay]:
     """Return deploy/kube.yaml played by Podman, the backend answering."""
@@ -259,7 +271,7 @@ def kube(
         )
     play = KubePlay(
         workspace, base_images["POSTGRES_IMAGE"], backend_image, project("kube"),
-        free_port(),
+        free_port(), smtp_image,
     )  # fmt: skip
     play.render()
     with taken_down(play, "kube", request, timings):

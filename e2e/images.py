@@ -132,6 +132,38 @@ def debian_image(mirror: str, say: Say) -> str:
     return recipe
 
 
+SMTP_STANDIN = "localhost/keel-e2e-smtp:bookworm"
+
+
+def build_standin(recipe_file: str, image: str, recipe: str, say: Say) -> None:
+    """Build image from STANDINS/recipe_file on the Debian image, unless built."""
+    if image_recipe(image) == recipe:
+        say(f"{image} (stand-in, cached)")
+        return
+    started = time.monotonic()
+    run(
+        "podman", "build", "--build-arg", f"BASE_IMAGE={DEBIAN_IMAGE}",
+        "--label", f"{RECIPE_LABEL}={recipe}",
+        "-f", str(STANDINS / recipe_file), "-t", image, str(STANDINS),
+        timeout=900,
+    )  # fmt: skip
+    say(f"{image} (stand-in, built in {time.monotonic() - started:.0f} s)")
+
+
+def smtp_image(say: Say) -> str:
+    """Return the SMTP server's image (SMTP_IMAGE, or the aiosmtpd stand-in)."""
+    if os.environ.get("SMTP_IMAGE"):
+        say(f"SMTP_IMAGE={os.environ['SMTP_IMAGE']} (from the environment)")
+        return os.environ["SMTP_IMAGE"]
+    mirror = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+    debian_recipe = debian_image(mirror, say)
+    recipe = recipe_hash(
+        debian_recipe.encode(), (STANDINS / "smtp.Containerfile").read_bytes()
+    )
+    build_standin("smtp.Containerfile", SMTP_STANDIN, recipe, say)
+    return SMTP_STANDIN
+
+
 def base_images(say: Say) -> dict[str, str]:
     """Return PYTHON_IMAGE, POSTGRES_IMAGE and REDIS_IMAGE for the stacks.
 
@@ -166,17 +198,6 @@ def base_images(say: Say) -> dict[str, str]:
         recipe = recipe_hash(
             debian_recipe.encode(), *(path.read_bytes() for path in files)
         )
-        if image_recipe(base.standin) == recipe:
-            say(f"{base.variable}={base.standin} (stand-in, cached)")
-        else:
-            started = time.monotonic()
-            run(
-                "podman", "build", "--build-arg", f"BASE_IMAGE={DEBIAN_IMAGE}",
-                "--label", f"{RECIPE_LABEL}={recipe}",
-                "-f", str(STANDINS / base.recipe), "-t", base.standin, str(STANDINS),
-                timeout=900,
-            )  # fmt: skip
-            took = time.monotonic() - started
-            say(f"{base.variable}={base.standin} (stand-in, built in {took:.0f} s)")
+        build_standin(base.recipe, base.standin, recipe, say)
         chosen[base.variable] = base.standin
     return chosen

@@ -10,8 +10,12 @@ from pathlib import Path
 from e2e.shell import CommandFailed, podman, run
 
 PODMAN_COMPOSE = str(Path(sys.executable).with_name("podman-compose"))
-DEV_FILES = ("-f", "podman-compose.yml")
-PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml")
+# Each stack also runs e2e's SMTP server, which its worker mails through.
+SMTP_FILE = ("-f", "e2e/compose.smtp.yml")
+DEV_FILES = ("-f", "podman-compose.yml", *SMTP_FILE)
+PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml", *SMTP_FILE)
+# The SMTP server's name in compose and under kube play: backend/.env's EMAIL_HOST.
+SMTP_HOST = "keel-smtp"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
 # The uid:gid that owns the development stack's bind-mounted backend/, as a
@@ -71,6 +75,7 @@ class KubePlay:
     backend_image: str
     network: str
     port: int
+    smtp_image: str = ""
 
     @property
     def manifest(self) -> Path:
@@ -79,16 +84,18 @@ class KubePlay:
     def render(self) -> None:
         """Write deploy/kube.yaml with only the images and the host port swapped."""
         text = (self.workspace / "deploy" / "kube.yaml").read_text()
-        for old, new in (
+        for old, new, times in (
             (
                 "image: docker.io/library/postgres:16-alpine",
                 f"image: {self.postgres_image}",
+                1,
             ),
-            ("image: localhost/keel-backend:latest", f"image: {self.backend_image}"),
-            ("hostPort: 8000", f"hostPort: {self.port}"),
+            # The backend's Deployment and the worker's.
+            ("image: localhost/keel-backend:latest", f"image: {self.backend_image}", 2),
+            ("hostPort: 8000", f"hostPort: {self.port}", 1),
         ):
-            if text.count(old) != 1:
-                raise ValueError(f"deploy/kube.yaml should hold `{old}` once")
+            if text.count(old) != times:
+                raise ValueError(f"deploy/kube.yaml should hold `{old}` {times}x")
             text = text.replace(old, new)
         self.manifest.write_text(text)
 
@@ -96,24 +103,38 @@ class KubePlay:
         """Create the secrets and the network, then play the manifest."""
         run(sys.executable, "scripts/kube_secrets.py", "podman", cwd=self.workspace)
         podman("network", "create", self.network)
+        if self.smtp_image:
+            podman(
+                "run", "-d", "--name", SMTP_HOST, "--network", self.network,
+                "--label", KUBE_LABEL, self.smtp_image,
+            )  # fmt: skip
         podman("kube", "play", "--network", self.network, str(self.manifest))
 
     def down(self) -> None:
         """Remove the pods, the volume, the secrets and the network."""
         if self.manifest.exists():
             run("podman", "kube", "play", "--down", str(self.manifest), check=False)
+        run("podman", "rm", "-f", "-t", "5", SMTP_HOST, check=False)
         run("podman", "volume", "rm", "-f", "keel-pgdata", check=False)
         run("podman", "secret", "rm", "keel-backend", "keel-db", check=False)
         run("podman", "network", "rm", "-f", self.network, check=False)
 
     def backend(self) -> str:
         """Return the name of the backend's container."""
+        return self.running("backend")
+
+    def worker(self) -> str:
+        """Return the name of the worker's container."""
+        return self.running("worker")
+
+    def running(self, name: str) -> str:
+        """Return the name of the Deployment keel-<name>'s one running container."""
         names = podman(
             "ps", "--format", "{{.Names}}",
-            "--filter", "name=^keel-backend-pod.*-backend$",
+            "--filter", f"name=^keel-{name}-pod.*-{name}$",
         ).split()  # fmt: skip
         if len(names) != 1:
-            raise CommandFailed(f"expected one running kube backend, found {names}")
+            raise CommandFailed(f"expected one running kube {name}, found {names}")
         return names[0]
 
     def logs(self) -> str:

@@ -3,6 +3,7 @@
 import shutil
 
 from e2e.http import HTTPS, answers, request
+from e2e.mail import reset_mail_arrives
 from e2e.shell import exec_in, podman, run, wait_until
 from e2e.stacks import DEV_OWNER, Stack
 
@@ -42,3 +43,12 @@ def test_database_is_published_on_loopback_only(development: Stack) -> None:
     published = podman("port", development.container("db"))
     db_port = development.env["DB_PUBLISH_PORT"]
     assert published == f"5432/tcp -> 127.0.0.1:{db_port}"
+
+
+def test_worker_is_up_and_a_reset_mail_arrives_through_it(development: Stack) -> None:
+    reset_mail_arrives(
+        development.port,
+        development.container("backend"),
+        development.container("worker"),
+        development.container("keel-smtp"),
+    )

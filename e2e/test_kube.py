@@ -4,8 +4,9 @@ import pytest
 
 from e2e.hardening import HardenedBackend
 from e2e.http import HTTPS, request
+from e2e.mail import reset_mail_arrives
 from e2e.shell import exec_in
-from e2e.stacks import KubePlay
+from e2e.stacks import SMTP_HOST, KubePlay
 
 
 def test_admin_answers_through_the_host_port(kube: KubePlay) -> None:
@@ -32,3 +33,7 @@ class TestKubeBackendIsHardened(HardenedBackend):
     @pytest.fixture
     def backend(self, kube: KubePlay) -> str:
         return kube.backend()
+
+
+def test_worker_is_up_and_a_reset_mail_arrives_through_it(kube: KubePlay) -> None:
+    reset_mail_arrives(kube.port, kube.backend(), kube.worker(), SMTP_HOST)

@@ -5,8 +5,10 @@ import json
 import pytest
 
 from e2e.http import HTTPS, Superuser, admin_login, request
+from e2e.mail import reset_mail_arrives
 from e2e.shell import exec_in
 from e2e.stacks import Stack
+from e2e.timings import Timings
 
 
 def test_superuser_gets_access_and_refresh_tokens(
@@ -62,3 +64,17 @@ def test_cached_key_is_in_the_redis_container(
         production.container("redis"), "redis-cli", "--scan", "--pattern", "*keel-e2e*"
     ).stdout
     assert "keel-e2e" in keys
+
+
+def test_worker_is_up_and_a_reset_mail_arrives_through_it(
+    production: Stack, timings: Timings
+) -> None:
+    seconds = reset_mail_arrives(
+        production.port,
+        production.container("backend"),
+        production.container("worker"),
+        production.container("keel-smtp"),
+    )
+    timings.figure(
+        f"production: reset requested to mail logged by SMTP: {seconds:.1f} s"
+    )

@@ -17,8 +17,16 @@ from e2e.shell import run
 
 ROOT = Path(__file__).resolve().parent.parent
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# The stacks run the redis profile, so Django's cache goes through it.
-REDIS_URL = "redis://redis:6379/0"
+# backend/.env's values that differ from make env's: the stacks run the redis
+# profile, so Django's cache goes through it, and mail goes through e2e's SMTP
+# server (e2e/compose.smtp.yml; a container of that name under kube play).
+ENV_OVERRIDES = {
+    "REDIS_URL": "redis://redis:6379/0",
+    "KEEL_EMAIL": "smtp",
+    "EMAIL_HOST": "keel-smtp",
+    "EMAIL_PORT": "1025",
+    "DEFAULT_FROM_EMAIL": "keel-e2e@example.com",
+}
 
 
 def make_workspace() -> Path:
@@ -54,11 +62,11 @@ def make_workspace() -> Path:
         )
     run(sys.executable, "scripts/make_env.py", cwd=copy)
     env_file = copy / "backend" / ".env"
-    text, count = re.subn(
-        r"^REDIS_URL=.*$", f"REDIS_URL={REDIS_URL}", env_file.read_text(), flags=re.M
-    )
-    if count != 1:
-        raise ValueError(f"{env_file} should set REDIS_URL once, not {count} times")
+    text = env_file.read_text()
+    for name, value in ENV_OVERRIDES.items():
+        text, count = re.subn(rf"^{name}=.*$", f"{name}={value}", text, flags=re.M)
+        if count != 1:
+            raise ValueError(f"{env_file} should set {name} once, not {count} times")
     env_file.write_text(text)
     # The image build trusts the host's CA bundle, for networks that intercept TLS.
     if CA_BUNDLE.is_file():

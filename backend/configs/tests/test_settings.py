@@ -129,6 +129,8 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
         KEEL_LOGIN_IP_THROTTLE_RATE="20/hour",
         KEEL_LOGIN_USERNAME_THROTTLE_RATE="3/min",
         KEEL_REGISTER_THROTTLE_RATE="2/day",
+        KEEL_EMAIL_IP_THROTTLE_RATE="4/hour",
+        KEEL_EMAIL_ADDRESS_THROTTLE_RATE="1/day",
     )
     shown = auth_settings(load_settings(prod_env))
     assert (shown["access"], shown["refresh"], shown["leeway"]) == (60, 3600, 30)
@@ -137,6 +139,8 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
         "login_ip": "20/hour",
         "login_username": "3/min",
         "register": "2/day",
+        "email_ip": "4/hour",
+        "email_address": "1/day",
     }
 
 
