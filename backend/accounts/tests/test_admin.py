@@ -21,3 +21,24 @@ def test_admin_search_by_email_alone_finds_the_user(admin_client):
     make_user("erin", email="unrelated-address@example.org")
     response = admin_client.get("/admin/accounts/user/", {"q": "unrelated-address"})
     assert b">erin<" in response.content
+
+
+def test_a_failed_mail_job_is_listed_in_the_admin(admin_client, jobs):
+    from django.db import connection
+
+    from accounts.services import password_reset_request
+
+    password_reset_request(email="gone@example.com")
+    (job,) = jobs.pending()
+    with connection.cursor() as cursor:  # as the worker records a final failure
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'failed' WHERE id = %s", [job.id]
+        )
+    response = admin_client.get(
+        "/admin/procrastinate/procrastinatejob/", {"status": "failed"}
+    )
+    assert response.status_code == 200
+    assert b"accounts.send_password_reset" in response.content
+    detail = admin_client.get(f"/admin/procrastinate/procrastinatejob/{job.id}/change/")
+    assert detail.status_code == 200
+    assert b"gone@example.com" in detail.content
