@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -203,7 +204,9 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
-def _user_for_link(*, uid: str, token: str, tokens: Any) -> User:
+def _user_for_link(
+    *, uid: str, token: str, tokens: PasswordResetTokenGenerator
+) -> User:
     user = user_for_uid(uid)
     if user is None or not tokens.check_token(user, token):
         raise InvalidLink()
