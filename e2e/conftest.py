@@ -246,7 +246,11 @@ def development(
         # What `make up` passes: the owner of the checkout's backend/.
         "KEEL_DEV_USER": f"{uid}:{gid}",
     }
-    stack = Stack(workspace, project("dev"), DEV_FILES, env, port=port)
+    # backend/.env's REDIS_URL names the redis service (e2e/workspace.py): the
+    # throttles of the reset endpoint need it here too.
+    stack = Stack(
+        workspace, project("dev"), DEV_FILES, env, profiles=("redis",), port=port
+    )
     with taken_down(stack, "development", request, timings):
         with timings.step("development: up to first answer"):
             stack.compose("up", "-d")
@@ -271,7 +275,7 @@ def kube(
         )
     play = KubePlay(
         workspace, base_images["POSTGRES_IMAGE"], backend_image, project("kube"),
-        free_port(), smtp_image,
+        free_port(), smtp_image, base_images["REDIS_IMAGE"],
     )  # fmt: skip
     play.render()
     with taken_down(play, "kube", request, timings):

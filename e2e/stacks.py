@@ -16,6 +16,8 @@ DEV_FILES = ("-f", "podman-compose.yml", *SMTP_FILE)
 PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml", *SMTP_FILE)
 # The SMTP server's name in compose and under kube play: backend/.env's EMAIL_HOST.
 SMTP_HOST = "keel-smtp"
+# The host of backend/.env's REDIS_URL (e2e/workspace.py): compose's service.
+REDIS_HOST = "redis"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
 # The uid:gid that owns the development stack's bind-mounted backend/, as a
@@ -76,6 +78,7 @@ class KubePlay:
     network: str
     port: int
     smtp_image: str = ""
+    redis_image: str = ""
 
     @property
     def manifest(self) -> Path:
@@ -103,18 +106,24 @@ class KubePlay:
         """Create the secrets and the network, then play the manifest."""
         run(sys.executable, "scripts/kube_secrets.py", "podman", cwd=self.workspace)
         podman("network", "create", self.network)
-        if self.smtp_image:
-            podman(
-                "run", "-d", "--name", SMTP_HOST, "--network", self.network,
-                "--label", KUBE_LABEL, self.smtp_image,
-            )  # fmt: skip
+        # What backend/.env names beside the manifest: e2e's SMTP server, and
+        # the Redis of REDIS_URL (e2e/workspace.py), as containers on its network.
+        for name, image in (
+            (SMTP_HOST, self.smtp_image),
+            (REDIS_HOST, self.redis_image),
+        ):
+            if image:
+                podman(
+                    "run", "-d", "--name", name, "--network", self.network,
+                    "--label", KUBE_LABEL, image,
+                )  # fmt: skip
         podman("kube", "play", "--network", self.network, str(self.manifest))
 
     def down(self) -> None:
         """Remove the pods, the volume, the secrets and the network."""
         if self.manifest.exists():
             run("podman", "kube", "play", "--down", str(self.manifest), check=False)
-        run("podman", "rm", "-f", "-t", "5", SMTP_HOST, check=False)
+        run("podman", "rm", "-f", "-t", "5", SMTP_HOST, REDIS_HOST, check=False)
         run("podman", "volume", "rm", "-f", "keel-pgdata", check=False)
         run("podman", "secret", "rm", "keel-backend", "keel-db", check=False)
         run("podman", "network", "rm", "-f", self.network, check=False)
