@@ -242,13 +242,14 @@ def children(server: str, host: str, port: int) -> list[Child]:
     A process that belongs to keel's development run (a task-queue worker)
     is one more Child here; the supervisor starts, watches and stops it.
     """
+    # bin/serve and bin/worker run the `python` on PATH: this one's, first.
+    path = f"PATH={Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
     if server == "serve":
-        bin_dir = str(Path(sys.executable).parent)
         web = Child(
             "web",
             [
                 "/usr/bin/env",
-                f"PATH={bin_dir}:{os.environ.get('PATH', '')}",
+                path,
                 f"KEEL_HOST={host}",
                 f"KEEL_PORT={port}",
                 str(BACKEND / "bin" / "serve"),
@@ -256,7 +257,18 @@ def children(server: str, host: str, port: int) -> list[Child]:
         )
     else:
         web = Child("web", [sys.executable, "manage.py", "runserver", f"{host}:{port}"])
-    return [web]
+    # The task-queue worker (mail, periodic jobs), on the same database; its
+    # in-flight jobs get less than STOP_SECONDS to finish on SIGTERM.
+    worker = Child(
+        "worker",
+        [
+            "/usr/bin/env",
+            path,
+            f"KEEL_SHUTDOWN_TIMEOUT={STOP_SECONDS - 2}",
+            str(BACKEND / "bin" / "worker"),
+        ],
+    )
+    return [web, worker]
 
 
 def wait_until_up(url: str, processes: list[Child], timeout: float = 60) -> None:
