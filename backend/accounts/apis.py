@@ -140,8 +140,18 @@ USER_EXAMPLE = OpenApiExample(
         "first_name": "Ada",
         "last_name": "Lovelace",
         "date_joined": "2026-01-15T09:30:00+07:00",
+        "email_verified": True,
+        "pending_email": "",
     },
     response_only=True,
+)
+EMAIL_EXAMPLE = OpenApiExample(
+    "An address", value={"email": "ada@example.com"}, request_only=True
+)
+LINK_EXAMPLE = OpenApiExample(
+    "The uid and token of a link",
+    value={"uid": "NDI", "token": "cz8k1v-3f2a9b7c6d5e4f3a2b1c0d9e8f7a6b5c"},
+    request_only=True,
 )
 
 BAD_CREDENTIALS = OpenApiResponse(
@@ -392,7 +402,18 @@ class PasswordResetApi(PublicApi):
     ACCEPTED = "If an account has this address, a reset link is on its way to it."
 
     @extend_schema(
-        request=EmailInputSerializer, responses={202: AcceptedOutputSerializer}
+        summary="Ask for a password-reset link by email",
+        request=EmailInputSerializer,
+        responses={202: AcceptedOutputSerializer},
+        examples=[
+            EMAIL_EXAMPLE,
+            OpenApiExample(
+                "Accepted",
+                value={"detail": ACCEPTED},
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = EmailInputSerializer(data=request.data)
@@ -413,8 +434,20 @@ class PasswordResetConfirmApi(PublicApi):
         new_password = fields.CharField(trim_whitespace=False)
 
     @extend_schema(
+        summary="Set a new password with a reset link",
         request=InputSerializer,
         responses={204: OpenApiResponse(description="Password set."), 400: BAD_LINK},
+        examples=[
+            OpenApiExample(
+                "A reset link and a new password",
+                value={
+                    "uid": "NDI",
+                    "token": "cz8k1v-3f2a9b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+                    "new_password": "a brand new passphrase",
+                },
+                request_only=True,
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -427,11 +460,13 @@ class EmailVerifyApi(PublicApi):
     """Mark an address verified with the uid and token of a verification link."""
 
     @extend_schema(
+        summary="Verify an address with its link",
         request=LinkInputSerializer,
         responses={
             204: OpenApiResponse(description="Address verified."),
             400: BAD_LINK,
         },
+        examples=[LINK_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         serializer = LinkInputSerializer(data=request.data)
@@ -455,7 +490,18 @@ class EmailVerifyResendApi(PublicApi):
     )
 
     @extend_schema(
-        request=EmailInputSerializer, responses={202: AcceptedOutputSerializer}
+        summary="Ask for a new verification link by email",
+        request=EmailInputSerializer,
+        responses={202: AcceptedOutputSerializer},
+        examples=[
+            EMAIL_EXAMPLE,
+            OpenApiExample(
+                "Accepted",
+                value={"detail": ACCEPTED},
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
     )
     def post(self, request: Request) -> Response:
         serializer = EmailInputSerializer(data=request.data)
@@ -468,11 +514,13 @@ class EmailChangeConfirmApi(PublicApi):
     """Make the pending address the user's, with the link sent to that address."""
 
     @extend_schema(
+        summary="Confirm an email change with its link",
         request=LinkInputSerializer,
         responses={
             204: OpenApiResponse(description="Address changed, and verified."),
             400: BAD_LINK,
         },
+        examples=[LINK_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         serializer = LinkInputSerializer(data=request.data)

@@ -167,7 +167,6 @@ def user_register(*, username: str, email: str, password: str) -> User:
     return user
 
 
-@transaction.atomic
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """
     Set the self-editable fields present in data; any other key is ignored.
@@ -187,20 +186,28 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         user.pending_email = "" if new_email == user.email else new_email
     if not changed:
         return user
-    user.full_clean(
-        exclude=[
-            field.name
-            for field in User._meta.concrete_fields
-            if field.name not in changed
-        ]
-    )
-    user.save(update_fields=changed)
-    if "pending_email" in changed and user.pending_email:
-        tasks.send_email_change_confirmation.defer(user_id=user.pk)
-        if user.email:
-            tasks.send_email_change_notice.defer(
-                user_id=user.pk, old_email=user.email, new_email=user.pending_email
-            )
+    try:
+        user.full_clean(
+            exclude=[
+                field.name
+                for field in User._meta.concrete_fields
+                if field.name not in changed
+            ]
+        )
+    except ValidationError as error:
+        # The client sent `email`; pending_email is where it waits.
+        errors = error.message_dict
+        if "pending_email" in errors:
+            errors["email"] = errors.pop("pending_email")
+        raise ValidationError(errors) from error
+    with transaction.atomic():
+        user.save(update_fields=changed)
+        if "pending_email" in changed and user.pending_email:
+            tasks.send_email_change_confirmation.defer(user_id=user.pk)
+            if user.email:
+                tasks.send_email_change_notice.defer(
+                    user_id=user.pk, old_email=user.email, new_email=user.pending_email
+                )
     return user
 
 
