@@ -10,6 +10,9 @@ UV_VERSION := $(shell sed -n 's/^ *"uv==\([^"]*\)",$$/\1/p' pyproject.toml)
 # The podman-compose pinned in the dev group, the one make e2e exercises.
 COMPOSE ?= $(BIN)/podman-compose
 PROD_FILES := -f podman-compose.yml -f podman-compose.prod.yml
+# make lint checks these against this release's API schemas (bundled, offline).
+KUBE_MANIFESTS := deploy/kube.yaml deploy/kube-cluster.yaml
+KUBERNETES_VERSION := 1.37.0
 DB_PUBLISH_PORT ?= 5432
 export DB_PUBLISH_PORT
 
@@ -57,11 +60,12 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 
 install: $(VENV)/.installed ## Create .venv/ with the locked dependencies, dev tools included.
 
-lint: install ## ruff format --check, ruff check, mypy, makemigrations --check.
+lint: install ## ruff format --check, ruff check, mypy, makemigrations --check, the kube manifests' schemas.
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(LINT_ENV) $(BIN)/mypy
 	$(LINT_ENV) $(BIN)/python scripts/makemigrations.py --check --dry-run
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(KUBERNETES_VERSION) $(KUBE_MANIFESTS)
 
 app: install ## A new domain app: make app NAME=orders [MODEL=Order] (docs/first-app.md).
 	@test -n "$(NAME)" || { echo "make app: name the app, for example: make app NAME=orders" >&2; exit 2; }
@@ -101,6 +105,9 @@ kube: env install ## deploy/kube.yaml with podman kube play, secrets from the en
 	$(BIN)/python scripts/kube_secrets.py podman
 	podman network exists keel || podman network create keel
 	podman kube play --replace --network keel deploy/kube.yaml
+	@echo "keel's replicas, on the network keel (no host port: docs/kube.md):"
+	@podman ps --filter 'name=^keel-backend-pod-[0-9]+-backend$$' --format '{{.Names}}' \
+		| xargs -r podman inspect --format '  http://{{(index .NetworkSettings.Networks "keel").IPAddress}}:8000/  {{.Name}}'
 
 kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
 	podman kube play --down deploy/kube.yaml

@@ -258,12 +258,15 @@ def kube(
             pytrace=False,
         )
     play = KubePlay(
-        workspace, base_images["POSTGRES_IMAGE"], backend_image, project("kube"),
-        free_port(),
+        workspace, base_images["POSTGRES_IMAGE"], base_images["REDIS_IMAGE"],
+        backend_image, project("kube"),
     )  # fmt: skip
     play.render()
     with taken_down(play, "kube", request, timings):
-        with timings.step("kube: podman kube play to first answer"):
+        with timings.step("kube: podman kube play to every replica's first answer"):
             play.up()
-            wait_until("the kube backend", answers(play.port), timeout=180)
+            for backend in play.backends():
+                wait_until(
+                    backend, answers(8000, host=play.address(backend)), timeout=180
+                )
         yield play

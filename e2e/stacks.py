@@ -14,6 +14,10 @@ DEV_FILES = ("-f", "podman-compose.yml")
 PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml")
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
+# deploy/kube.yaml's replicas of keel-backend: Podman 4.3 names their pods
+# keel-backend-pod-0, -1, ... and each one's container <pod>-backend.
+KUBE_REPLICAS = 3
+KUBE_BACKEND = "^keel-backend-pod-[0-9]+-backend$"
 # The uid:gid that owns the development stack's bind-mounted backend/, as a
 # checkout's owner would: not root, and not the image's own user 1000.
 DEV_OWNER = (4242, 4242)
@@ -64,28 +68,33 @@ class Stack:
 
 @dataclass
 class KubePlay:
-    """deploy/kube.yaml played by Podman on a network of its own."""
+    """deploy/kube.yaml played by Podman on a network of its own.
+
+    The manifest publishes no host port (its replicas would both claim it),
+    so the host reaches each replica at its address on the network.
+    """
 
     workspace: Path
     postgres_image: str
+    redis_image: str
     backend_image: str
     network: str
-    port: int
 
     @property
     def manifest(self) -> Path:
         return self.workspace / "deploy" / "kube.e2e.yaml"
 
     def render(self) -> None:
-        """Write deploy/kube.yaml with only the images and the host port swapped."""
+        """Write deploy/kube.yaml with the images and the replica count swapped."""
         text = (self.workspace / "deploy" / "kube.yaml").read_text()
         for old, new in (
             (
                 "image: docker.io/library/postgres:16-alpine",
                 f"image: {self.postgres_image}",
             ),
+            ("image: docker.io/library/redis:7-alpine", f"image: {self.redis_image}"),
             ("image: localhost/keel-backend:latest", f"image: {self.backend_image}"),
-            ("hostPort: 8000", f"hostPort: {self.port}"),
+            ("  replicas: 2\n", f"  replicas: {KUBE_REPLICAS}\n"),
         ):
             if text.count(old) != 1:
                 raise ValueError(f"deploy/kube.yaml should hold `{old}` once")
@@ -106,23 +115,37 @@ class KubePlay:
         run("podman", "secret", "rm", "keel-backend", "keel-db", check=False)
         run("podman", "network", "rm", "-f", self.network, check=False)
 
-    def backend(self) -> str:
-        """Return the name of the backend's container."""
+    def backends(self) -> list[str]:
+        """Return the names of the backend replicas' containers, in pod order."""
         names = podman(
-            "ps", "--format", "{{.Names}}",
-            "--filter", "name=^keel-backend-pod.*-backend$",
+            "ps", "--format", "{{.Names}}", "--filter", f"name={KUBE_BACKEND}"
         ).split()  # fmt: skip
-        if len(names) != 1:
-            raise CommandFailed(f"expected one running kube backend, found {names}")
-        return names[0]
+        if len(names) != KUBE_REPLICAS:
+            raise CommandFailed(
+                f"expected {KUBE_REPLICAS} running kube backends, found {names}"
+            )
+        return sorted(names)
+
+    def backend(self) -> str:
+        """Return the name of the first replica's container."""
+        return self.backends()[0]
+
+    def address(self, container: str) -> str:
+        """Return the container's address on the play's network."""
+        return podman(
+            "inspect", "--format",
+            f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}',
+            container,
+        ).strip()  # fmt: skip
 
     def logs(self) -> str:
-        return logs(f"label={KUBE_LABEL}")
+        # kube play 4.3 labels the pods, not their containers: match by name.
+        return logs("name=^keel-(db|backend)-")
 
 
-def logs(label_filter: str) -> str:
+def logs(container_filter: str) -> str:
     """Return the last lines of every container that matches the filter."""
-    names = podman("ps", "-a", "--format", "{{.Names}}", "--filter", label_filter)
+    names = podman("ps", "-a", "--format", "{{.Names}}", "--filter", container_filter)
     parts = []
     for name in names.split():
         tail = run("podman", "logs", "--tail", "40", name, check=False)

@@ -213,6 +213,8 @@ def test_kube_backend_runs_the_compose_command_and_hardening(compose):
     compose_environment = dict(compose["backend"]["environment"])
     assert environment.pop("DB_PORT") == compose_environment.pop("DB_PORT")
     compose_environment.pop("DB_HOST")
+    # compose sets REDIS_URL in backend/.env, kube beside DB_HOST.
+    assert environment.pop("REDIS_URL").startswith("redis://keel-redis:")
     assert environment == compose_environment
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True
