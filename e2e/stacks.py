@@ -140,7 +140,7 @@ class KubePlay:
 
     def logs(self) -> str:
         # kube play 4.3 labels the pods, not their containers: match by name.
-        return logs("name=^keel-(db|backend)-")
+        return logs("name=^keel-(db|redis|backend)-")
 
 
 def logs(container_filter: str) -> str:
