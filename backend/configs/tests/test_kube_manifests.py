@@ -93,17 +93,30 @@ def test_every_container_has_requests_and_limits(name, document, container):
         assert set(resources.get(bound, {})) >= {"cpu", "memory"}, bound
 
 
+def served(document):
+    """Return whether a Service sends traffic to the workload's pods."""
+    pod = document if document["kind"] == "Pod" else document["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    return any(
+        other["kind"] == "Service"
+        and other["spec"]["selector"].items() <= labels.items()
+        for _, other in documents()
+    )
+
+
 @pytest.mark.parametrize(("name", "document", "container"), CONTAINERS, ids=IDS)
 def test_every_long_running_container_is_probed(name, document, container):
     if document["kind"] in {"Job", "CronJob"}:
         assert pod_spec(document)["restartPolicy"] in {"Never", "OnFailure"}
         return
     assert "livenessProbe" in container
-    assert "readinessProbe" in container
-    if document["kind"] == "Deployment":
-        # A slow start (the wait for the database, the migrations) is not a
-        # failed liveness check.
-        assert "startupProbe" in container
+    if served(document):
+        # Readiness gates the Service's traffic.
+        assert "readinessProbe" in container
+        if document["kind"] == "Deployment":
+            # A slow start (the wait for the database, the migrations) is
+            # not a failed liveness check.
+            assert "startupProbe" in container
 
 
 @pytest.mark.parametrize(("name", "document", "container"), CONTAINERS, ids=IDS)
