@@ -13,7 +13,6 @@ from django.core.checks import run_checks
 from testing.environment import BACKEND
 from testing.settings import load_settings
 
-
 # The checks read the database host from settings; only they see the override.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Overriding setting DATABASES:UserWarning"
