@@ -41,7 +41,7 @@ ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
 	|| { echo "make: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
 .PHONY: help env install lint app test security dev serve up prod down kube kube-down \
-	logs shell psql migrate makemigrations superuser format clean e2e bench
+	logs shell psql migrate makemigrations superuser format clean e2e bench backup restore
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -144,6 +144,17 @@ clean: ## Delete keel's data and caches: .keel/ (host database), the stack's vol
 
 e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).
 	$(BIN)/pytest e2e -v
+
+# Where the database is: auto (the compose stack's db container if it runs,
+# else DB_* with the host's client), host or compose.
+VIA ?= auto
+
+backup: install ## pg_dump the stack's database to backups/ with a checksum; keeps KEEL_BACKUP_KEEP (7).
+	$(BIN)/python scripts/backup.py backup --via $(VIA)
+
+restore: install ## Restore FILE=backups/keel-....dump into the stack's database (asks; YES=1 does not).
+	@[ -n "$(FILE)" ] || { echo "make: restore needs FILE=backups/keel-....dump" >&2; exit 2; }
+	$(BIN)/python scripts/backup.py restore "$(FILE)" --via $(VIA) $(if $(filter 1,$(YES)),--yes)
 
 bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
 	@$(ENSURE_WRK)
