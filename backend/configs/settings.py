@@ -71,6 +71,20 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Prometheus metrics at /metrics (core.metrics), answered only to the bearer of
+# KEEL_METRICS_TOKEN: the middleware sits right after the request log, so a
+# scrape is logged but skips the rest of the stack, and every other request
+# is timed through all of it. Off, the middleware is not there at all.
+METRICS = env.flag("KEEL_METRICS", default=False)
+_metrics_token = env.text("KEEL_METRICS_TOKEN")
+if METRICS:
+    env.require_that(
+        len(_metrics_token) >= 32,
+        "KEEL_METRICS_TOKEN must be set, at least 32 characters, when KEEL_METRICS "
+        f"is 1: /metrics is never served without it. {KEY_GENERATION_HINT}",
+    )
+    MIDDLEWARE.insert(1, "core.metrics.MetricsMiddleware")
+
 ROOT_URLCONF = "configs.urls"
 WSGI_APPLICATION = "configs.wsgi.application"
 ASGI_APPLICATION = "configs.asgi.application"
@@ -336,6 +350,7 @@ KEEL: dict[str, Any] = {
         "EMAIL": env.text("DJANGO_SUPERUSER_EMAIL"),
         "PASSWORD": env.text("DJANGO_SUPERUSER_PASSWORD"),
     },
+    "METRICS_TOKEN": _metrics_token,
 }
 env.require_when(
     bool(KEEL["SUPERUSER"]["USERNAME"]),

@@ -36,6 +36,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core import metrics
+
 logger = structlog.get_logger("keel.api")
 
 
@@ -92,6 +94,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = RequestTooLarge()
     elif isinstance(exc, OperationalError | InterfaceError | RedisError):
         logger.warning("backing service unavailable", error=type(exc).__name__)
+        metrics.count_backing_service_error(exc)
         exc = ServiceUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
