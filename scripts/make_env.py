@@ -19,6 +19,8 @@ DB_ENV = BACKEND / "db.env"
 REDIS_ENV = BACKEND / "redis.env"
 # The example's Redis URL, commented out until the redis profile is used.
 REDIS_URL_LINE = re.compile(r"^# REDIS_URL=redis://:(?P<password>[^@]*)@", re.MULTILINE)
+# The example's stand-in for the password, replaced by a real one.
+PLACEHOLDER = "change-me"
 
 
 def read_value(path: Path, name: str) -> str:
@@ -39,7 +41,7 @@ def redis_password() -> str:
         return read_value(REDIS_ENV, "REDIS_PASSWORD")
     if APP_ENV.exists():
         match = REDIS_URL_LINE.search(APP_ENV.read_text())
-        if match and match["password"] != "change-me":
+        if match and match["password"] != PLACEHOLDER:
             return match["password"]
     return secrets.token_urlsafe(24)
 
@@ -73,7 +75,7 @@ def main() -> int:
         text = fill(path.with_name(path.name + ".example"), values)
         if path == APP_ENV:
             text = text.replace(
-                "# REDIS_URL=redis://:change-me@", f"# REDIS_URL=redis://:{redis}@"
+                f"# REDIS_URL=redis://:{PLACEHOLDER}@", f"# REDIS_URL=redis://:{redis}@"
             )
         path.write_text(text)
         path.chmod(0o600)

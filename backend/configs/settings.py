@@ -7,6 +7,7 @@ problem found is reported at once, naming the variable, never a secret's value.
 """
 
 import os
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,17 @@ from configs.env import KEY_GENERATION_HINT, RENAMED, Env, read_environment
 from core.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _project_version() -> str | None:
+    """Return keel's version from pyproject.toml (the checkout's, or the image's)."""
+    for candidate in (BASE_DIR.parent / "pyproject.toml", BASE_DIR / "pyproject.toml"):
+        if candidate.is_file():
+            return str(tomllib.loads(candidate.read_text())["project"]["version"])
+    return None
+
+
+VERSION = _project_version()
 
 _env_file_name = os.environ.get("KEEL_ENV_FILE", str(BASE_DIR / ".env"))
 ENV_FILE = Path(_env_file_name) if _env_file_name else None
@@ -351,6 +363,13 @@ KEEL: dict[str, Any] = {
         "PASSWORD": env.text("DJANGO_SUPERUSER_PASSWORD"),
     },
     "METRICS_TOKEN": _metrics_token,
+    # Error tracking (core.sentry), on when the DSN is set.
+    "SENTRY": {
+        "DSN": env.text("SENTRY_DSN"),
+        "ENVIRONMENT": env.text("KEEL_ENVIRONMENT", default="production"),
+        "TRACES_SAMPLE_RATE": env.fraction("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        "RELEASE": f"keel@{VERSION}" if VERSION else None,
+    },
 }
 env.require_when(
     bool(KEEL["SUPERUSER"]["USERNAME"]),
