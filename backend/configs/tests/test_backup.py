@@ -1,15 +1,19 @@
 """`make backup` and `make restore` (scripts/backup.py) on the suite's PostgreSQL."""
 
+import os
 import secrets
+import subprocess
 from contextlib import contextmanager
 
 import psycopg
 import pytest
+import yaml
 from scripts import backup
 
 from django.db import connection
 
 from accounts.tests.factories import make_user
+from testing.environment import BACKEND
 
 
 def server() -> dict[str, str]:
@@ -168,3 +172,65 @@ def test_host_mode_names_the_missing_variables(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(backup.BackupError, match="DB_NAME, DB_USER, DB_HOST"):
         backup.choose_target("host")
+
+
+DEPLOY = BACKEND.parent / "deploy"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduled_backup_writes_what_make_restore_restores_and_prunes(
+    host_db, tmp_path
+):
+    make_user("carol")
+    for day in (1, 2):
+        write_dump(tmp_path, f"keel-202601{day:02d}T000000Z.dump")
+    db = server()
+    completed = subprocess.run(
+        [
+            "sh", str(DEPLOY / "backup.sh"), str(tmp_path),
+            backup.find_client("pg_dump"), "--format=custom",
+        ],
+        env={
+            "PATH": os.environ["PATH"],
+            "KEEL_BACKUP_KEEP": "2",
+            "PGHOST": db["DB_HOST"],
+            "PGPORT": db["DB_PORT"],
+            "PGUSER": db["DB_USER"],
+            "PGPASSWORD": db["DB_PASSWORD"],
+            "PGDATABASE": db["DB_NAME"],
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    dumps = sorted(path.name for path in tmp_path.glob("*.dump"))
+    assert len(dumps) == 2 and dumps[0] == "keel-20260102T000000Z.dump"
+    assert "removed keel-20260101T000000Z.dump" in completed.stdout
+    newest = tmp_path / dumps[1]
+    backup.verify(newest)
+    assert newest.stat().st_mode & 0o077 == 0
+    with empty_database() as restored:
+        host_db.setenv("DB_NAME", restored)
+        assert backup.main(["restore", str(newest), "--via", "host", "--yes"]) == 0
+        assert usernames(restored) == ["carol"]
+
+
+def test_the_kube_cronjob_runs_the_same_script_as_the_quadlet_timer():
+    documents = [
+        doc
+        for doc in yaml.safe_load_all((DEPLOY / "kube-backup.yaml").read_text())
+        if doc
+    ]
+    config_map = next(doc for doc in documents if doc["kind"] == "ConfigMap")
+    assert config_map["data"]["backup.sh"] == (DEPLOY / "backup.sh").read_text()
+    cronjob = next(doc for doc in documents if doc["kind"] == "CronJob")
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ]
+    assert container["command"][:2] == ["sh", "/etc/keel/backup.sh"]
+    service = (DEPLOY / "quadlet" / "keel-backup.service").read_text()
+    assert "ExecStart=/bin/sh /etc/keel/backup.sh /var/lib/keel/backups " in service
+    assert "podman exec keel-db " in service
+    assert "OnCalendar=daily" in (DEPLOY / "quadlet" / "keel-backup.timer").read_text()
