@@ -47,6 +47,8 @@ SCENARIOS = (
     "test_production_http",
     "test_production_container",
     "test_production_users",
+    "test_production_metrics",
+    "test_production_backup",
     "test_production_outage",
     "test_production_restart",
     "test_development",

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from e2e.http import HTTPS, Superuser, admin_login, request
-from e2e.shell import exec_in
+from e2e.shell import exec_in, podman
 from e2e.stacks import Stack
 
 
@@ -59,6 +59,20 @@ def test_cached_key_is_in_the_redis_container(
     production: Stack, cached: list[str]
 ) -> None:
     keys = exec_in(
-        production.container("redis"), "redis-cli", "--scan", "--pattern", "*keel-e2e*"
-    ).stdout
+        production.container("redis"), "sh", "-c",
+        'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --scan --pattern "*keel-e2e*"',
+    ).stdout  # fmt: skip
     assert "keel-e2e" in keys
+
+
+def test_redis_refuses_a_client_without_the_password(
+    production: Stack, cached: list[str]
+) -> None:
+    refused = exec_in(
+        production.container("redis"), "redis-cli", "get", "keel-e2e", check=False
+    )
+    assert "NOAUTH" in refused.stdout + refused.stderr
+
+
+def test_redis_is_not_published_on_the_host(production: Stack) -> None:
+    assert podman("port", production.container("redis"), check=False) == ""

@@ -17,8 +17,16 @@ from e2e.shell import run
 
 ROOT = Path(__file__).resolve().parent.parent
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# The stacks run the redis profile, so Django's cache goes through it.
-REDIS_URL = "redis://redis:6379/0"
+
+
+def set_once(path: Path, name: str, value: str) -> None:
+    """Set name=value in the env file at path, which must set name once."""
+    text, count = re.subn(
+        rf"^{name}=.*$", f"{name}={value}", path.read_text(), flags=re.M
+    )
+    if count != 1:
+        raise ValueError(f"{path} should set {name} once, not {count} times")
+    path.write_text(text)
 
 
 def make_workspace() -> Path:
@@ -54,12 +62,15 @@ def make_workspace() -> Path:
         )
     run(sys.executable, "scripts/make_env.py", cwd=copy)
     env_file = copy / "backend" / ".env"
-    text, count = re.subn(
-        r"^REDIS_URL=.*$", f"REDIS_URL={REDIS_URL}", env_file.read_text(), flags=re.M
-    )
-    if count != 1:
-        raise ValueError(f"{env_file} should set REDIS_URL once, not {count} times")
-    env_file.write_text(text)
+    # The stacks run the redis profile, so Django's cache goes through it, with
+    # the password make env wrote to backend/redis.env.
+    redis_env = (copy / "backend" / "redis.env").read_text()
+    password = re.search(r"^REDIS_PASSWORD=(.+)$", redis_env, flags=re.M)
+    if password is None:
+        raise ValueError("make env wrote no REDIS_PASSWORD to backend/redis.env")
+    set_once(env_file, "REDIS_URL", f"redis://:{password[1]}@redis:6379/0")
+    # Metrics on, as an operator turns them on; make env wrote the token.
+    set_once(env_file, "KEEL_METRICS", "1")
     # The image build trusts the host's CA bundle, for networks that intercept TLS.
     if CA_BUNDLE.is_file():
         shutil.copy(CA_BUNDLE, copy / ".ci" / "certs" / CA_BUNDLE.name)
