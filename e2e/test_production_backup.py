@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.http import HTTPS, Superuser, request
+from e2e.http import HTTPS, Superuser, answers, request
 from e2e.shell import exec_in, run, wait_until
 from e2e.stacks import Stack
 from e2e.timings import Timings
@@ -111,8 +111,8 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
     backend = production.container("backend")
     ready_after = wait_until(
         "the backend after the restore",
-        lambda: request(production.port, "GET", "/readyz").status == 200,
-        timeout=90,
+        answers(production.port, "/readyz", 200),
+        timeout=120,
     )
     rows_after = exec_in(backend, "python", "manage.py", "shell", "-v", "0", "-c", ROWS)
     refreshed = request(
