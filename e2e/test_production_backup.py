@@ -82,32 +82,37 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
 
     # The backend's container requires the database's, so both go; the
     # backend comes back only after the restore, so that its start-up
-    # migrations do not fill the empty database first.
+    # migrations do not fill the empty database first, and comes back however
+    # this ends, for the checks after these.
     production.compose("stop", "backend")
     for service in ("backend", "db"):
         run("podman", "rm", "-f", production.containers.pop(service))
-    run("podman", "volume", "rm", f"{production.project}_pgdata")
-    production.compose("up", "-d", "--no-deps", "db")
-    db = production.container("db")
-    wait_until(
-        "the new, empty database",
-        lambda: exec_in(
-            db, "sh", "-c", 'pg_isready -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
-            check=False,
-        ).returncode == 0,
-        timeout=90,
-    )  # fmt: skip
-    empty = exec_in(db, "sh", "-c", NO_TABLES).stdout.strip()
+    try:
+        run("podman", "volume", "rm", f"{production.project}_pgdata")
+        production.compose("up", "-d", "--no-deps", "db")
+        db = production.container("db")
+        # Over TCP: on a new volume the image first runs a server on its
+        # socket only, to create the database, and stops it again.
+        wait_until(
+            "the new, empty database",
+            lambda: exec_in(
+                db, "sh", "-c",
+                'pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+                check=False,
+            ).returncode == 0,
+            timeout=90,
+        )  # fmt: skip
+        empty = exec_in(db, "sh", "-c", NO_TABLES).stdout.strip()
 
-    started = time.monotonic()
-    backup_script(production, "restore", str(dump), "--yes")
-    restore_seconds = time.monotonic() - started
-    timings.figure(
-        f"backup {backup_seconds:.2f} s, restore {restore_seconds:.2f} s of a "
-        f"{dump.stat().st_size:,}-byte dump, through podman exec"
-    )
-
-    production.compose("up", "-d", "--no-deps", "backend")
+        started = time.monotonic()
+        backup_script(production, "restore", str(dump), "--yes")
+        restore_seconds = time.monotonic() - started
+        timings.figure(
+            f"backup {backup_seconds:.2f} s, restore {restore_seconds:.2f} s of a "
+            f"{dump.stat().st_size:,}-byte dump, through podman exec"
+        )
+    finally:
+        production.compose("up", "-d", "--no-deps", "backend")
     backend = production.container("backend")
     ready_after = wait_until(
         "the backend after the restore",
