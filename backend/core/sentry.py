@@ -18,9 +18,6 @@ SENTRY_TRACES_SAMPLE_RATE of requests (0 by default: errors only).
 
 from typing import Any
 
-import sentry_sdk
-from sentry_sdk.integrations.django import DjangoIntegration
-
 from django.conf import settings
 
 CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -44,6 +41,8 @@ def without_credentials(event: Any, hint: Any) -> Any:
 
 def sentry_options() -> dict[str, Any]:
     """Return the options keel initialises Sentry with."""
+    from sentry_sdk.integrations.django import DjangoIntegration
+
     options = settings.KEEL["SENTRY"]
     return {
         "dsn": options["DSN"],
@@ -62,5 +61,8 @@ def init_sentry() -> bool:
     """Initialise Sentry if SENTRY_DSN is set; return whether it was."""
     if not settings.KEEL["SENTRY"]["DSN"]:
         return False
+    # Imported only when used: without a DSN no process pays for loading it.
+    import sentry_sdk
+
     sentry_sdk.init(**sentry_options())
     return True
