@@ -3,13 +3,13 @@
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from e2e.http import HTTPS, Superuser, answers, request
-from e2e.shell import exec_in, run, wait_until
+from e2e.shell import exec_in, inspect, run, wait_until
 from e2e.stacks import Stack
 from e2e.timings import Timings
 
@@ -84,6 +84,10 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
     # backend comes back only after the restore, so that its start-up
     # migrations do not fill the empty database first, and comes back however
     # this ends, for the checks after these.
+    # The same image comes back, by id: another run on this machine may have
+    # tagged a newer build since.
+    image = inspect(backend, "{{.Image}}")
+    same_image = replace(production, env={**production.env, "BACKEND_IMAGE": image})
     production.compose("stop", "backend")
     for service in ("backend", "db"):
         run("podman", "rm", "-f", production.containers.pop(service))
@@ -112,7 +116,7 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
             f"{dump.stat().st_size:,}-byte dump, through podman exec"
         )
     finally:
-        production.compose("up", "-d", "--no-deps", "backend")
+        same_image.compose("up", "-d", "--no-deps", "backend")
     backend = production.container("backend")
     ready_after = wait_until(
         "the backend after the restore",
