@@ -145,16 +145,20 @@ clean: ## Delete keel's data and caches: .keel/ (host database), the stack's vol
 e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).
 	$(BIN)/pytest e2e -v
 
-# Where the database is: auto (the compose stack's db container if it runs,
-# else DB_* with the host's client), host or compose.
+# Which database: the compose stack's db container while the stack runs (through
+# podman exec), else make dev's (its embedded PostgreSQL, or DB_HOST's) with the
+# host's client. VIA=compose or VIA=host decides instead.
 VIA ?= auto
+ON_COMPOSE = [ "$(VIA)" = compose ] || { [ "$(VIA)" = auto ] && $(ON_STACK); }
+BACKUP := $(BIN)/python scripts/backup.py
 
-backup: install ## pg_dump the stack's database to backups/ with a checksum; keeps KEEL_BACKUP_KEEP (7).
-	$(BIN)/python scripts/backup.py backup --via $(VIA)
+backup: install ## pg_dump keel's database to backups/ with a checksum; keeps KEEL_BACKUP_KEEP (7).
+	@if $(ON_COMPOSE); then $(BACKUP) backup --via compose; else $(HOST_RUN) exec $(BACKUP) backup --via host; fi
 
-restore: install ## Restore FILE=backups/keel-....dump into the stack's database (asks; YES=1 does not).
+restore: install ## Restore FILE=backups/keel-....dump into keel's database (asks; YES=1 does not).
 	@[ -n "$(FILE)" ] || { echo "make: restore needs FILE=backups/keel-....dump" >&2; exit 2; }
-	$(BIN)/python scripts/backup.py restore "$(FILE)" --via $(VIA) $(if $(filter 1,$(YES)),--yes)
+	@if $(ON_COMPOSE); then $(BACKUP) restore "$(FILE)" --via compose $(if $(filter 1,$(YES)),--yes); \
+	else $(HOST_RUN) exec $(BACKUP) restore "$(FILE)" --via host $(if $(filter 1,$(YES)),--yes); fi
 
 bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
 	@$(ENSURE_WRK)

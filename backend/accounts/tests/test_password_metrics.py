@@ -2,8 +2,8 @@
 
 from prometheus_client import REGISTRY
 
-from accounts.tests.factories import login
 from accounts.password_checks import password_check_slots
+from accounts.tests.factories import login
 
 
 def sample(name):
