@@ -10,6 +10,9 @@ UV_VERSION := $(shell sed -n 's/^ *"uv==\([^"]*\)",$$/\1/p' pyproject.toml)
 # The podman-compose pinned in the dev group, the one make e2e exercises.
 COMPOSE ?= $(BIN)/podman-compose
 PROD_FILES := -f podman-compose.yml -f podman-compose.prod.yml
+# make lint checks these against this release's API schemas (bundled, offline).
+KUBE_MANIFESTS := deploy/kube.yaml deploy/kube-cluster.yaml
+KUBERNETES_VERSION := 1.37.0
 DB_PUBLISH_PORT ?= 5432
 export DB_PUBLISH_PORT
 
@@ -38,7 +41,7 @@ ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
 	|| { echo "make: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
 .PHONY: help env install lint app test security dev serve up prod down kube kube-down \
-	logs shell psql migrate makemigrations superuser format clean e2e bench
+	logs shell psql migrate makemigrations superuser format clean e2e bench backup restore
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -57,11 +60,12 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
 
 install: $(VENV)/.installed ## Create .venv/ with the locked dependencies, dev tools included.
 
-lint: install ## ruff format --check, ruff check, mypy, makemigrations --check.
+lint: install ## ruff format --check, ruff check, mypy, makemigrations --check, the kube manifests' schemas.
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(LINT_ENV) $(BIN)/mypy
 	$(LINT_ENV) $(BIN)/python scripts/makemigrations.py --check --dry-run
+	$(BIN)/kubernetes-validate --strict --quiet --kubernetes-version $(KUBERNETES_VERSION) $(KUBE_MANIFESTS)
 
 app: install ## A new domain app: make app NAME=orders [MODEL=Order] (docs/first-app.md).
 	@test -n "$(NAME)" || { echo "make app: name the app, for example: make app NAME=orders" >&2; exit 2; }
@@ -101,6 +105,9 @@ kube: env install ## deploy/kube.yaml with podman kube play, secrets from the en
 	$(BIN)/python scripts/kube_secrets.py podman
 	podman network exists keel || podman network create keel
 	podman kube play --replace --network keel deploy/kube.yaml
+	@echo "keel's replicas, on the network keel (no host port: docs/kube.md):"
+	@podman ps --filter 'name=^keel-backend-pod-[0-9]+-backend$$' --format '{{.Names}}' \
+		| xargs -r podman inspect --format '  http://{{(index .NetworkSettings.Networks "keel").IPAddress}}:8000/  {{.Name}}'
 
 kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
 	podman kube play --down deploy/kube.yaml
@@ -137,6 +144,21 @@ clean: ## Delete keel's data and caches: .keel/ (host database), the stack's vol
 
 e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).
 	$(BIN)/pytest e2e -v
+
+# Which database: the compose stack's db container while the stack runs (through
+# podman exec), else make dev's (its embedded PostgreSQL, or DB_HOST's) with the
+# host's client. VIA=compose or VIA=host decides instead.
+VIA ?= auto
+ON_COMPOSE = [ "$(VIA)" = compose ] || { [ "$(VIA)" = auto ] && $(ON_STACK); }
+BACKUP := $(BIN)/python scripts/backup.py
+
+backup: install ## pg_dump keel's database to backups/ with a checksum; keeps KEEL_BACKUP_KEEP (7).
+	@if $(ON_COMPOSE); then $(BACKUP) backup --via compose; else $(HOST_RUN) exec $(BACKUP) backup --via host; fi
+
+restore: install ## Restore FILE=backups/keel-....dump into keel's database (asks; YES=1 does not).
+	@[ -n "$(FILE)" ] || { echo "make: restore needs FILE=backups/keel-....dump" >&2; exit 2; }
+	@if $(ON_COMPOSE); then $(BACKUP) restore "$(FILE)" --via compose $(if $(filter 1,$(YES)),--yes); \
+	else $(HOST_RUN) exec $(BACKUP) restore "$(FILE)" --via host $(if $(filter 1,$(YES)),--yes); fi
 
 bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
 	@$(ENSURE_WRK)

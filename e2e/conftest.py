@@ -47,6 +47,8 @@ SCENARIOS = (
     "test_production_http",
     "test_production_container",
     "test_production_users",
+    "test_production_metrics",
+    "test_production_backup",
     "test_production_outage",
     "test_production_restart",
     "test_development",
@@ -274,12 +276,15 @@ def kube(
             pytrace=False,
         )
     play = KubePlay(
-        workspace, base_images["POSTGRES_IMAGE"], backend_image, project("kube"),
-        free_port(), smtp_image, base_images["REDIS_IMAGE"],
+        workspace, base_images["POSTGRES_IMAGE"], base_images["REDIS_IMAGE"],
+        backend_image, project("kube"), smtp_image,
     )  # fmt: skip
     play.render()
     with taken_down(play, "kube", request, timings):
-        with timings.step("kube: podman kube play to first answer"):
+        with timings.step("kube: podman kube play to every replica's first answer"):
             play.up()
-            wait_until("the kube backend", answers(play.port), timeout=180)
+            for backend in play.backends():
+                wait_until(
+                    backend, answers(8000, host=play.address(backend)), timeout=180
+                )
         yield play

@@ -31,6 +31,11 @@ class HardenedBackend:
         status = exec_in(backend, "cat", "/proc/1/status").stdout
         assert "NoNewPrivs:\t1" in status
 
+    def test_server_runs_under_a_seccomp_filter(self, backend: str) -> None:
+        # 2 is SECCOMP_MODE_FILTER: the runtime's default profile is loaded.
+        status = exec_in(backend, "cat", "/proc/1/status").stdout
+        assert "Seccomp:\t2" in status
+
     def test_granian_is_pid_1(self, backend: str) -> None:
         command = exec_in(backend, "cat", "/proc/1/cmdline").stdout.replace("\0", " ")
         assert "granian --interface wsgi configs.wsgi:application" in command

@@ -42,23 +42,32 @@ def request(
     path: str,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
 ) -> Response:
-    """Return the response of 127.0.0.1:port to one request (15 s at most)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    """Return the response of host:port to one request (15 s at most).
+
+    The Host header is 127.0.0.1:port whatever the address, as a proxy on the
+    host would pass it on: DJANGO_ALLOWED_HOSTS names the host, not the
+    address of a replica on a container network.
+    """
+    connection = http.client.HTTPConnection(host, port, timeout=15)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        headers = {"Host": f"127.0.0.1:{port}", **(headers or {})}
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         return Response(response.status, response.headers, response.read())
     finally:
         connection.close()
 
 
-def answers(port: int, path: str = "/admin/", status: int = 302) -> Callable[[], bool]:
+def answers(
+    port: int, path: str = "/admin/", status: int = 302, host: str = "127.0.0.1"
+) -> Callable[[], bool]:
     """Return a condition: GET path over (proxied) HTTPS has the given status."""
 
     def check() -> bool:
         try:
-            return request(port, "GET", path, headers=HTTPS).status == status
+            return request(port, "GET", path, headers=HTTPS, host=host).status == status
         except OSError:
             return False
 

@@ -17,10 +17,12 @@ def wait_for_worker(worker: str) -> float:
     return wait_until(f"{worker}'s heartbeat (probe_worker)", alive, timeout=120)
 
 
-def reset_mail_arrives(port: int, backend: str, worker: str, smtp: str) -> float:
+def reset_mail_arrives(
+    port: int, backend: str, worker: str, smtp: str, host: str = "127.0.0.1"
+) -> float:
     """
-    Make a user, ask for a password reset over HTTP and return the seconds
-    until the SMTP container logged the message with its reset link.
+    Make a user, ask host:port for a password reset over HTTP and return the
+    seconds until the SMTP container logged the message with its reset link.
     """
     wait_for_worker(worker)
     username = f"e2e-reset-{secrets.token_hex(4)}"
@@ -37,6 +39,7 @@ def reset_mail_arrives(port: int, backend: str, worker: str, smtp: str) -> float
         port, "POST", "/api/auth/password/reset/",
         body=json.dumps({"email": email}).encode(),
         headers={**HTTPS, "Content-Type": "application/json"},
+        host=host,
     )  # fmt: skip
     assert response.status == 202, response.body
 

@@ -16,10 +16,13 @@ DEV_FILES = ("-f", "podman-compose.yml", *SMTP_FILE)
 PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml", *SMTP_FILE)
 # The SMTP server's name in compose and under kube play: backend/.env's EMAIL_HOST.
 SMTP_HOST = "keel-smtp"
-# The host of backend/.env's REDIS_URL (e2e/workspace.py): compose's service.
-REDIS_HOST = "redis"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
+# deploy/kube.yaml's replicas of keel-backend: Podman 4.3 names their pods
+# keel-backend-pod-0, -1, ... and each one's container <pod>-backend.
+KUBE_REPLICAS = 3
+KUBE_BACKEND = "^keel-backend-pod-[0-9]+-backend$"
+KUBE_WORKER = "^keel-worker-pod-[0-9]+-worker$"
 # The uid:gid that owns the development stack's bind-mounted backend/, as a
 # checkout's owner would: not root, and not the image's own user 1000.
 DEV_OWNER = (4242, 4242)
@@ -70,22 +73,25 @@ class Stack:
 
 @dataclass
 class KubePlay:
-    """deploy/kube.yaml played by Podman on a network of its own."""
+    """deploy/kube.yaml played by Podman on a network of its own.
+
+    The manifest publishes no host port (its replicas would both claim it),
+    so the host reaches each replica at its address on the network.
+    """
 
     workspace: Path
     postgres_image: str
+    redis_image: str
     backend_image: str
     network: str
-    port: int
     smtp_image: str = ""
-    redis_image: str = ""
 
     @property
     def manifest(self) -> Path:
         return self.workspace / "deploy" / "kube.e2e.yaml"
 
     def render(self) -> None:
-        """Write deploy/kube.yaml with only the images and the host port swapped."""
+        """Write deploy/kube.yaml with the images and the replica count swapped."""
         text = (self.workspace / "deploy" / "kube.yaml").read_text()
         for old, new, times in (
             (
@@ -93,9 +99,15 @@ class KubePlay:
                 f"image: {self.postgres_image}",
                 1,
             ),
+            (
+                "image: docker.io/library/redis:7-alpine",
+                f"image: {self.redis_image}",
+                1,
+            ),
             # The backend's Deployment and the worker's.
             ("image: localhost/keel-backend:latest", f"image: {self.backend_image}", 2),
-            ("hostPort: 8000", f"hostPort: {self.port}", 1),
+            # The backend's replicas; the worker's Deployment says 1.
+            ("  replicas: 2\n", f"  replicas: {KUBE_REPLICAS}\n", 1),
         ):
             if text.count(old) != times:
                 raise ValueError(f"deploy/kube.yaml should hold `{old}` {times}x")
@@ -106,53 +118,64 @@ class KubePlay:
         """Create the secrets and the network, then play the manifest."""
         run(sys.executable, "scripts/kube_secrets.py", "podman", cwd=self.workspace)
         podman("network", "create", self.network)
-        # What backend/.env names beside the manifest: e2e's SMTP server, and
-        # the Redis of REDIS_URL (e2e/workspace.py), as containers on its network.
-        for name, image in (
-            (SMTP_HOST, self.smtp_image),
-            (REDIS_HOST, self.redis_image),
-        ):
-            if image:
-                podman(
-                    "run", "-d", "--name", name, "--network", self.network,
-                    "--label", KUBE_LABEL, image,
-                )  # fmt: skip
+        # What backend/.env names beside the manifest: e2e's SMTP server, as a
+        # container on its network.
+        if self.smtp_image:
+            podman(
+                "run", "-d", "--name", SMTP_HOST, "--network", self.network,
+                "--label", KUBE_LABEL, self.smtp_image,
+            )  # fmt: skip
         podman("kube", "play", "--network", self.network, str(self.manifest))
 
     def down(self) -> None:
         """Remove the pods, the volume, the secrets and the network."""
         if self.manifest.exists():
             run("podman", "kube", "play", "--down", str(self.manifest), check=False)
-        run("podman", "rm", "-f", "-t", "5", SMTP_HOST, REDIS_HOST, check=False)
+        run("podman", "rm", "-f", "-t", "5", SMTP_HOST, check=False)
         run("podman", "volume", "rm", "-f", "keel-pgdata", check=False)
         run("podman", "secret", "rm", "keel-backend", "keel-db", check=False)
         run("podman", "network", "rm", "-f", self.network, check=False)
 
+    def backends(self) -> list[str]:
+        """Return the names of the backend replicas' containers, in pod order."""
+        names = podman(
+            "ps", "--format", "{{.Names}}", "--filter", f"name={KUBE_BACKEND}"
+        ).split()  # fmt: skip
+        if len(names) != KUBE_REPLICAS:
+            raise CommandFailed(
+                f"expected {KUBE_REPLICAS} running kube backends, found {names}"
+            )
+        return sorted(names)
+
     def backend(self) -> str:
-        """Return the name of the backend's container."""
-        return self.running("backend")
+        """Return the name of the first replica's container."""
+        return self.backends()[0]
 
     def worker(self) -> str:
-        """Return the name of the worker's container."""
-        return self.running("worker")
-
-    def running(self, name: str) -> str:
-        """Return the name of the Deployment keel-<name>'s one running container."""
+        """Return the name of the worker's one running container."""
         names = podman(
-            "ps", "--format", "{{.Names}}",
-            "--filter", f"name=^keel-{name}-pod.*-{name}$",
+            "ps", "--format", "{{.Names}}", "--filter", f"name={KUBE_WORKER}"
         ).split()  # fmt: skip
         if len(names) != 1:
-            raise CommandFailed(f"expected one running kube {name}, found {names}")
+            raise CommandFailed(f"expected one running kube worker, found {names}")
         return names[0]
 
+    def address(self, container: str) -> str:
+        """Return the container's address on the play's network."""
+        return podman(
+            "inspect", "--format",
+            f'{{{{(index .NetworkSettings.Networks "{self.network}").IPAddress}}}}',
+            container,
+        ).strip()  # fmt: skip
+
     def logs(self) -> str:
-        return logs(f"label={KUBE_LABEL}")
+        # kube play 4.3 labels the pods, not their containers: match by name.
+        return logs(f"name=^keel-(db|redis|backend|worker)-|^{SMTP_HOST}$")
 
 
-def logs(label_filter: str) -> str:
+def logs(container_filter: str) -> str:
     """Return the last lines of every container that matches the filter."""
-    names = podman("ps", "-a", "--format", "{{.Names}}", "--filter", label_filter)
+    names = podman("ps", "-a", "--format", "{{.Names}}", "--filter", container_filter)
     parts = []
     for name in names.split():
         tail = run("podman", "logs", "--tail", "40", name, check=False)

@@ -6,7 +6,7 @@ import pytest
 
 from e2e.http import HTTPS, Superuser, admin_login, request
 from e2e.mail import reset_mail_arrives
-from e2e.shell import exec_in
+from e2e.shell import exec_in, podman
 from e2e.stacks import Stack
 from e2e.timings import Timings
 
@@ -61,9 +61,23 @@ def test_cached_key_is_in_the_redis_container(
     production: Stack, cached: list[str]
 ) -> None:
     keys = exec_in(
-        production.container("redis"), "redis-cli", "--scan", "--pattern", "*keel-e2e*"
-    ).stdout
+        production.container("redis"), "sh", "-c",
+        'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --scan --pattern "*keel-e2e*"',
+    ).stdout  # fmt: skip
     assert "keel-e2e" in keys
+
+
+def test_redis_refuses_a_client_without_the_password(
+    production: Stack, cached: list[str]
+) -> None:
+    refused = exec_in(
+        production.container("redis"), "redis-cli", "get", "keel-e2e", check=False
+    )
+    assert "NOAUTH" in refused.stdout + refused.stderr
+
+
+def test_redis_is_not_published_on_the_host(production: Stack) -> None:
+    assert podman("port", production.container("redis"), check=False) == ""
 
 
 def test_worker_is_up_and_a_reset_mail_arrives_through_it(

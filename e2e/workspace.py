@@ -17,16 +17,25 @@ from e2e.shell import run
 
 ROOT = Path(__file__).resolve().parent.parent
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# backend/.env's values that differ from make env's: the stacks run the redis
-# profile, so Django's cache goes through it, and mail goes through e2e's SMTP
-# server (e2e/compose.smtp.yml; a container of that name under kube play).
-ENV_OVERRIDES = {
-    "REDIS_URL": "redis://redis:6379/0",
+# backend/.env's mail settings that differ from make env's: mail goes through
+# e2e's SMTP server (e2e/compose.smtp.yml; a container of that name under kube
+# play).
+MAIL_OVERRIDES = {
     "KEEL_EMAIL": "smtp",
     "EMAIL_HOST": "keel-smtp",
     "EMAIL_PORT": "1025",
     "DEFAULT_FROM_EMAIL": "keel-e2e@example.com",
 }
+
+
+def set_once(path: Path, name: str, value: str) -> None:
+    """Set name=value in the env file at path, which must set name once."""
+    text, count = re.subn(
+        rf"^{name}=.*$", f"{name}={value}", path.read_text(), flags=re.M
+    )
+    if count != 1:
+        raise ValueError(f"{path} should set {name} once, not {count} times")
+    path.write_text(text)
 
 
 def make_workspace() -> Path:
@@ -62,12 +71,17 @@ def make_workspace() -> Path:
         )
     run(sys.executable, "scripts/make_env.py", cwd=copy)
     env_file = copy / "backend" / ".env"
-    text = env_file.read_text()
-    for name, value in ENV_OVERRIDES.items():
-        text, count = re.subn(rf"^{name}=.*$", f"{name}={value}", text, flags=re.M)
-        if count != 1:
-            raise ValueError(f"{env_file} should set {name} once, not {count} times")
-    env_file.write_text(text)
+    # The stacks run the redis profile, so Django's cache goes through it, with
+    # the password make env wrote to backend/redis.env.
+    redis_env = (copy / "backend" / "redis.env").read_text()
+    password = re.search(r"^REDIS_PASSWORD=(.+)$", redis_env, flags=re.M)
+    if password is None:
+        raise ValueError("make env wrote no REDIS_PASSWORD to backend/redis.env")
+    set_once(env_file, "REDIS_URL", f"redis://:{password[1]}@redis:6379/0")
+    # Metrics on, as an operator turns them on; make env wrote the token.
+    set_once(env_file, "KEEL_METRICS", "1")
+    for name, value in MAIL_OVERRIDES.items():
+        set_once(env_file, name, value)
     # The image build trusts the host's CA bundle, for networks that intercept TLS.
     if CA_BUNDLE.is_file():
         shutil.copy(CA_BUNDLE, copy / ".ci" / "certs" / CA_BUNDLE.name)

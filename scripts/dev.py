@@ -10,6 +10,7 @@ uses that server and starts nothing.
     python scripts/dev.py run [--server runserver|serve]   migrate, then serve
     python scripts/dev.py manage ARGS...    manage.py against the same database
     python scripts/dev.py psql              psql to it
+    python scripts/dev.py exec COMMAND...   COMMAND with that database's DB_* set
     python scripts/dev.py logs              follow the server's and PostgreSQL's log
     python scripts/dev.py stop-db           stop PostgreSQL left running by `manage`
     python scripts/dev.py wait URL LOGS     wait for the stack's server, print URLs
@@ -374,6 +375,17 @@ def manage_command(arguments: argparse.Namespace) -> int:
         return manage(arguments.args, db.environment)
 
 
+def exec_command(arguments: argparse.Namespace) -> int:
+    """Run a command (make backup's) with the database's DB_* in its environment."""
+    if not arguments.args:
+        fail("exec needs a command to run.")
+    with database_for_command(arguments) as db:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return subprocess.run(
+            arguments.args, env={**os.environ, **db.environment}, check=False
+        ).returncode
+
+
 def psql_command(arguments: argparse.Namespace) -> int:
     with database_for_command(arguments) as db:
         values = {**settings_values(), **db.environment}
@@ -451,7 +463,11 @@ def parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--host", help="default KEEL_HOST or 127.0.0.1")
     run_parser.add_argument("--port", type=int, help="default KEEL_PORT or 8000")
     run_parser.set_defaults(handler=run)
-    for name, handler in (("manage", manage_command), ("psql", psql_command)):
+    for name, handler in (
+        ("manage", manage_command),
+        ("psql", psql_command),
+        ("exec", exec_command),
+    ):
         sub = commands.add_parser(name)
         sub.add_argument("args", nargs=argparse.REMAINDER)
         sub.set_defaults(handler=handler)

@@ -29,6 +29,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from accounts.guesses import refund_password_guess
+from core import metrics
 
 # A thread's "nice" value: 0 is normal, 19 the lowest priority.
 HASHING_NICENESS = 10
@@ -72,10 +73,12 @@ def password_check_slot(request: Request) -> Iterator[None]:
     """
     slots = password_check_slots()
     if not slots.acquire(blocking=False):
+        metrics.password_check_refused()
         refund_password_guess(request)
         raise PasswordChecksBusy()
     try:
-        yield
+        with metrics.password_check_in_flight():
+            yield
     finally:
         slots.release()
 

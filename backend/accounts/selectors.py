@@ -7,8 +7,17 @@ deleted, so a deactivation or a password change takes effect on the next
 request. With Redis (REDIS_URL) the cache is shared by every worker; without
 it each process has its own, and another worker's copy lives at most
 KEEL["AUTH_CACHE_SECONDS"] (5 s by default).
+
+The cache holds only what authentication needs: the user's fields without
+the password hash, and the digest of that hash a token is checked against
+(which every token carries anyway). A leaked cache entry gives no hash to
+crack; code that reads ``user.password`` from the user so returned (a password
+change checks the old one) loads it from PostgreSQL then, as Django does for
+any deferred field.
 """
 
+import functools
+import hashlib
 import hmac
 
 from django.conf import settings
@@ -32,33 +41,64 @@ def user_for_token(*, token: Token) -> User:
     token's holder nothing about the account.
     """
     try:
-        user = user_get_cached(user_id=token[api_settings.USER_ID_CLAIM])
+        user, password_digest = user_get_cached(
+            user_id=token[api_settings.USER_ID_CLAIM]
+        )
     except (KeyError, ValueError, TypeError, User.DoesNotExist) as error:
         raise InvalidToken() from error
     digest = token.get(api_settings.REVOKE_TOKEN_CLAIM)
     if not (
         user.is_active
         and isinstance(digest, str)
-        and hmac.compare_digest(digest, get_md5_hash_password(user.password))
+        and hmac.compare_digest(digest, password_digest)
     ):
         raise InvalidToken()
     return user
 
 
+@functools.cache
+def cached_fields() -> tuple[str, ...]:
+    """Return the names of the user's fields the cache keeps: all but the hash."""
+    return tuple(
+        field.attname
+        for field in User._meta.concrete_fields
+        if field.attname != "password"
+    )
+
+
+@functools.cache
+def _fields_version() -> str:
+    # Entries are bare values in cached_fields' order; a migration that changes
+    # the fields changes the keys, so no entry is read in the wrong layout.
+    names = ",".join(cached_fields()).encode()
+    return hashlib.sha256(names).hexdigest()[:8]
+
+
 def user_cache_key(user_id: object) -> str:
-    return f"keel:auth-user:{user_id}"
+    return f"keel:auth-user:{_fields_version()}:{user_id}"
 
 
-def user_get_cached(*, user_id: object) -> User:
-    """Return the user with this id from the cache, or from the database."""
+def user_get_cached(*, user_id: object) -> tuple[User, str]:
+    """
+    Return the user with this id and the digest of their password hash.
+
+    From the cache when it holds them, else from the database (and then
+    cached); the user comes without the hash itself (a deferred field).
+    """
     lifetime = settings.KEEL["AUTH_CACHE_SECONDS"]
     key = user_cache_key(user_id)
-    user = cache.get(key) if lifetime else None
-    if user is None:
+    entry: tuple[tuple[object, ...], str] | None = cache.get(key) if lifetime else None
+    if entry is None:
         user = User.objects.get(**{api_settings.USER_ID_FIELD: user_id})
+        password_digest = get_md5_hash_password(user.password)
         if lifetime:
-            cache.set(key, user, timeout=lifetime)
-    return user
+            values = tuple(getattr(user, name) for name in cached_fields())
+            cache.set(key, (values, password_digest), timeout=lifetime)
+        return user, password_digest
+    values, password_digest = entry
+    # from_db marks the fields it is not given as deferred: the password.
+    user = User.from_db(User.objects.db, list(cached_fields()), list(values))
+    return user, password_digest
 
 
 def users_for_email(*, email: str) -> list[User]:

@@ -136,6 +136,22 @@ class Env:
             return default
         return number
 
+    def fraction(self, name: str, default: float) -> float:
+        """Return a number from 0 to 1, such as a sample rate; empty gives default."""
+        value = self._raw(name)
+        if value == "":
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0 <= number <= 1:
+            self.problems.append(
+                f"{name} must be a number from 0 to 1, e.g. 0.1; got {value!r}."
+            )
+            return default
+        return number
+
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         value = self._raw(name) or default
         if value not in choices:

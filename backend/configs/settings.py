@@ -7,6 +7,7 @@ problem found is reported at once, naming the variable, never a secret's value.
 """
 
 import os
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,17 @@ from configs.env import KEY_GENERATION_HINT, RENAMED, Env, read_environment
 from core.logs import build_logging
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _project_version() -> str | None:
+    """Return keel's version from pyproject.toml (the checkout's, or the image's)."""
+    for candidate in (BASE_DIR.parent / "pyproject.toml", BASE_DIR / "pyproject.toml"):
+        if candidate.is_file():
+            return str(tomllib.loads(candidate.read_text())["project"]["version"])
+    return None
+
+
+VERSION = _project_version()
 
 _env_file_name = os.environ.get("KEEL_ENV_FILE", str(BASE_DIR / ".env"))
 ENV_FILE = Path(_env_file_name) if _env_file_name else None
@@ -72,6 +84,20 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Prometheus metrics at /metrics (core.metrics), answered only to the bearer of
+# KEEL_METRICS_TOKEN: the middleware sits right after the request log, so a
+# scrape is logged but skips the rest of the stack, and every other request
+# is timed through all of it. Off, the middleware is not there at all.
+METRICS = env.flag("KEEL_METRICS", default=False)
+_metrics_token = env.text("KEEL_METRICS_TOKEN")
+if METRICS:
+    env.require_that(
+        len(_metrics_token) >= 32,
+        "KEEL_METRICS_TOKEN must be set, at least 32 characters, when KEEL_METRICS "
+        f"is 1: /metrics is never served without it. {KEY_GENERATION_HINT}",
+    )
+    MIDDLEWARE.insert(1, "core.metrics.MetricsMiddleware")
 
 ROOT_URLCONF = "configs.urls"
 WSGI_APPLICATION = "configs.wsgi.application"
@@ -417,6 +443,14 @@ KEEL: dict[str, Any] = {
     # Login refuses a user whose address is not verified (after the password
     # was right), with its own code.
     "REQUIRE_VERIFIED_EMAIL": env.flag("KEEL_REQUIRE_VERIFIED_EMAIL", default=False),
+    "METRICS_TOKEN": _metrics_token,
+    # Error tracking (core.sentry), on when the DSN is set.
+    "SENTRY": {
+        "DSN": env.text("SENTRY_DSN"),
+        "ENVIRONMENT": env.text("KEEL_ENVIRONMENT", default="production"),
+        "TRACES_SAMPLE_RATE": env.fraction("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        "RELEASE": f"keel@{VERSION}" if VERSION else None,
+    },
 }
 env.require_when(
     bool(KEEL["SUPERUSER"]["USERNAME"]),

@@ -13,6 +13,11 @@ class CoreConfig(AppConfig):
             health,
             state,
         )
+        from core.sentry import init_sentry
 
         # The readiness check's memory of applied migrations (core.state).
         state.register("core.health", health.reset)
+        # Here rather than in settings, so that reading settings (mypy's plugin,
+        # a test) starts no transport; ready() still runs in every process that
+        # serves or runs a command, before the first request.
+        init_sentry()

@@ -29,12 +29,15 @@ from redis.exceptions import RedisError
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from core import metrics
 
 logger = structlog.get_logger("keel.api")
 
@@ -92,9 +95,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = RequestTooLarge()
     elif isinstance(exc, OperationalError | InterfaceError | RedisError):
         logger.warning("backing service unavailable", error=type(exc).__name__)
+        metrics.count_backing_service_error(exc)
         exc = ServiceUnavailable()
     response = drf_exception_handler(exc, context)
     if response is None:
+        # What Django sends for a view's unhandled exception, so that an error
+        # tracker listening for it (Sentry's Django integration) reports this
+        # one too, with its request, though DRF turned it into a response.
+        request = context.get("request")
+        got_request_exception.send(
+            sender=None, request=getattr(request, "_request", request)
+        )
         logger.exception("unhandled exception in API view", exc_info=exc)
         response = Response(
             {"detail": "Internal server error.", "code": "server_error"},

@@ -118,3 +118,25 @@ def test_an_unreachable_redis_is_a_json_503_not_a_500(tokens, dead_redis):
         assert response.status_code == 503
         assert response.json()["code"] == "service_unavailable"
         assert response["Retry-After"]
+
+
+def test_the_cache_holds_no_password_hash(user, tokens):
+    import pickle
+
+    from django.core.cache import cache
+
+    queries_of_me(tokens["access"])
+    stored = pickle.dumps(cache.get(user_cache_key(user.pk)))
+    assert user.password.encode() not in stored
+    assert user.password.split("$")[-1].encode() not in stored
+
+
+def test_a_password_check_on_a_cached_user_loads_the_hash(user, tokens):
+    from accounts.selectors import user_get_cached
+
+    queries_of_me(tokens["access"])
+    cached, _ = user_get_cached(user_id=user.pk)
+    assert cached.get_deferred_fields() == {"password"}
+    with CaptureQueriesContext(connection) as queries:
+        assert cached.check_password("correct horse battery")
+    assert len(queries) == 1

@@ -5,6 +5,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.selectors import user_cache_key, user_for_token, user_get_cached
 
@@ -55,11 +56,17 @@ def test_user_for_token_refuses_a_token_without_its_claims(user, claim):
 
 
 def test_user_get_cached_reads_the_database_once(user, django_assert_num_queries):
+    digest = get_md5_hash_password(user.password)
     with django_assert_num_queries(1):
-        assert user_get_cached(user_id=user.pk) == user
+        assert user_get_cached(user_id=user.pk) == (user, digest)
     with django_assert_num_queries(0):
-        assert user_get_cached(user_id=user.pk) == user
-    assert cache.get(user_cache_key(user.pk)) == user
+        cached, cached_digest = user_get_cached(user_id=user.pk)
+    assert (cached, cached_digest) == (user, digest)
+    assert cached.username == user.username
+    # What the cache holds: the fields but the hash, and the hash's digest.
+    values, stored_digest = cache.get(user_cache_key(user.pk))
+    assert stored_digest == digest
+    assert user.password not in values
 
 
 def test_user_get_cached_caches_nothing_with_a_lifetime_of_zero(

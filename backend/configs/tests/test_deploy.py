@@ -227,8 +227,10 @@ def test_quadlet_has_no_bind_mount_or_published_database(compose, units):
 
 
 def test_periodic_jobs_replace_the_systemd_timers(units):
-    # flushexpiredtokens is a Procrastinate periodic job (accounts.tasks) now.
-    assert not [name for name in units if name.endswith((".timer", ".service"))]
+    # flushexpiredtokens is a Procrastinate periodic job (accounts.tasks) now;
+    # the backup timer stays, as it runs pg_dump beside the database.
+    assert not [name for name in units if "flushexpiredtokens" in name]
+    assert {"keel-backup.timer", "keel-backup.service"} <= set(units)
 
 
 @pytest.mark.parametrize(
@@ -244,6 +246,8 @@ def test_kube_runs_the_compose_command_and_hardening(compose, service, deploymen
     compose_environment = dict(compose[service]["environment"])
     assert environment.pop("DB_PORT") == compose_environment.pop("DB_PORT")
     compose_environment.pop("DB_HOST")
+    # compose sets REDIS_URL in backend/.env, kube beside DB_HOST.
+    assert environment.pop("REDIS_URL").startswith("redis://keel-redis:")
     assert environment == compose_environment
     assert container["envFrom"] == kube_container("keel-backend")["envFrom"]
     security = container["securityContext"]

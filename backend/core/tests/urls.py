@@ -46,6 +46,11 @@ class BrokenApi(APIView):
     def get(self, request: Request) -> Response:
         raise RuntimeError("boom: DJANGO_SECRET_KEY must never leak")
 
+    def post(self, request: Request) -> Response:
+        # Reads the body first, as a login would, so its secrets are in scope.
+        password = request.data.get("password")
+        raise RuntimeError(f"boom after reading a body of {len(str(password))} chars")
+
 
 class DatabaseDownApi(APIView):
     permission_classes = [AllowAny]
