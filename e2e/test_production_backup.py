@@ -63,6 +63,7 @@ def backup_script(production: Stack, *args: str) -> str:
 @pytest.fixture(scope="module")
 def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> RoundTrip:
     backend = production.container("backend")
+    production.container("worker")
     production.container("db")
     refresh = tokens(production, superuser)["refresh"]
     exec_in(
@@ -80,16 +81,16 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
     backup_seconds = time.monotonic() - started
     (dump,) = (production.workspace / "backups").glob("keel-*.dump")
 
-    # The backend's container requires the database's, so both go; the
-    # backend comes back only after the restore, so that its start-up
-    # migrations do not fill the empty database first, and comes back however
-    # this ends, for the checks after these.
+    # The backend's and the worker's containers require the database's, so
+    # all three go; the two come back only after the restore, so that their
+    # start-up migrations do not fill the empty database first, and come back
+    # however this ends, for the checks after these.
     # The same image comes back, by id: another run on this machine may have
     # tagged a newer build since.
     image = inspect(backend, "{{.Image}}")
     same_image = replace(production, env={**production.env, "BACKEND_IMAGE": image})
-    production.compose("stop", "backend")
-    for service in ("backend", "db"):
+    production.compose("stop", "backend", "worker")
+    for service in ("worker", "backend", "db"):
         run("podman", "rm", "-f", production.containers.pop(service))
     try:
         run("podman", "volume", "rm", f"{production.project}_pgdata")
@@ -116,7 +117,7 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
             f"{dump.stat().st_size:,}-byte dump, through podman exec"
         )
     finally:
-        same_image.compose("up", "-d", "--no-deps", "backend")
+        same_image.compose("up", "-d", "--no-deps", "backend", "worker")
     backend = production.container("backend")
     ready_after = wait_until(
         "the backend after the restore",
