@@ -54,7 +54,9 @@ class PasswordGuessThrottle(LiveRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        if self.rate is None:
+        if self.rate is None or request.method != "POST":
+            # Only a POST checks a password on these views: an OPTIONS or a GET
+            # (405) guessed nothing, so it must not count towards a lockout.
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
