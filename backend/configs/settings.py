@@ -282,6 +282,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # So DRF's APIClient, in tests, sends what the API takes.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # DRF's negotiation with a shortcut for "*/*" and JSON, the usual Accept.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
