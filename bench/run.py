@@ -2,10 +2,11 @@
 keel's benchmark: ``make bench`` (``python -m bench.run``, PYTHONPATH=backend:.).
 
 Every server runs at once on its own port, against one PostgreSQL (a throwaway
-one unless DB_HOST is set), and wrk (-t2) measures each case in turn: one
-discarded warm-up run per case, then BENCH_ROUNDS measured rounds in alternating
-order (A B C, C B A, A B C, ...), so drift over the run falls on every case
-alike. Each case's figures are the medians of its measured runs, with the
+one unless DB_HOST is set); keel's run from a copy of the project in which
+``make app NAME=orders`` made the example app. wrk (-t2) measures each case
+in turn: one discarded warm-up run per case, then BENCH_ROUNDS measured rounds
+in alternating order (A B C, C B A, A B C, ...), so drift over the run falls on
+every case alike. Each case's figures are the medians of its measured runs, with the
 spread (lowest and highest); each ratio is the median of the ratios taken
 round by round. Beside req/s and latency each case reports the server's CPU
 time per request (all its processes), which other load on a shared machine
@@ -44,9 +45,11 @@ from testing.environment import production_environment
 from testing.postgres import ThrowawayPostgres, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
-BACKEND = ROOT / "backend"
 VENV_BIN = Path(sys.executable).parent
 USERNAME = "bench"
+# The example app (make app, issue 11), made in a copy of the project.
+EXAMPLE_APP = "orders"
+EXAMPLE_ROWS = 20
 FLOOD_CONNECTIONS = 16
 
 
@@ -109,7 +112,7 @@ def gunicorn(module: str) -> list[str]:
     ]
 
 
-def server_specs(django_peer: Path) -> list[ServerSpec]:
+def server_specs(django_peer: Path, backend: Path) -> list[ServerSpec]:
     keel = {"DJANGO_SETTINGS_MODULE": "bench.settings"}
     stock = {"DJANGO_SETTINGS_MODULE": "bench.peer_settings"}
     return [
@@ -117,7 +120,7 @@ def server_specs(django_peer: Path) -> list[ServerSpec]:
         ServerSpec(
             "django",
             serve(f"{startproject.PROJECT}.wsgi:application"),
-            {"PYTHONPATH": f"{django_peer}:{BACKEND}:{ROOT}"},
+            {"PYTHONPATH": f"{django_peer}:{backend}:{ROOT}"},
             ready_path="/hello/",
         ),
         ServerSpec("keel", serve("configs.wsgi:application"), keel),
@@ -139,6 +142,13 @@ CASES = [
     Case("healthz", "keel", "/healthz", "keel /healthz"),
     Case("me", "keel", ME, "keel /api/auth/me/, keel's auth", authorized=True),
     Case("orm", "keel", "/bench/db/", "keel, a Django view with one ORM query"),
+    Case(
+        "list",
+        "keel",
+        f"/api/{EXAMPLE_APP}/?page_size={EXAMPLE_ROWS}",
+        f"keel, make app's list, {EXAMPLE_ROWS} rows a page",
+        authorized=True,
+    ),
     Case(
         "me-stockjwt",
         "keel-stockjwt",
@@ -164,14 +174,14 @@ CASES = [
 ]
 
 
-def base_environment(database: dict[str, str]) -> dict[str, str]:
+def base_environment(database: dict[str, str], backend: Path) -> dict[str, str]:
     """Return the tests' production environment (debug off) for the servers."""
     production = production_environment()
     return {
         # The database is the one given: none of the tests' DB_* defaults.
         **{k: v for k, v in production.items() if not k.startswith("DB_")},
         "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
-        "PYTHONPATH": f"{BACKEND}:{ROOT}",
+        "PYTHONPATH": f"{backend}:{ROOT}",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         # One token serves the whole run.
         "JWT_ACCESS_TOKEN_LIFETIME": "3600",
@@ -196,21 +206,46 @@ def database() -> Iterator[dict[str, str]]:
         server.remove()
 
 
-def prepare(env: dict[str, str], password: str) -> None:
-    """Migrate and create the benchmark's user."""
+def example_project(workdir: Path, env: dict[str, str]) -> Path:
+    """
+    Return the backend of a copy of the project with the example app made.
+
+    ``make app NAME=orders`` (scripts/new_app.py) runs in the copy, so the
+    checkout is never touched; every keel server runs from the copy.
+    """
+    copy = workdir / "project"
+    ignore = shutil.ignore_patterns("__pycache__", "staticfiles", ".env", "db.env")
+    for part in ("backend", "templates", "scripts"):
+        shutil.copytree(ROOT / part, copy / part, ignore=ignore)
+    subprocess.run(
+        [sys.executable, "scripts/new_app.py", EXAMPLE_APP, "--root", str(copy)],
+        cwd=copy,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return copy / "backend"
+
+
+def prepare(env: dict[str, str], backend: Path, password: str) -> None:
+    """Migrate, create the benchmark's user and its example app's rows."""
     run_env = {**env, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     manage = [sys.executable, "manage.py"]
     subprocess.run(
-        [*manage, "migrate", "--noinput", "-v0"], cwd=BACKEND, env=run_env, check=True
+        [*manage, "migrate", "--noinput", "-v0"], cwd=backend, env=run_env, check=True
     )
     code = (
         "from accounts.models import User; "
+        f"from {EXAMPLE_APP}.models import Order; "
         f"User.objects.filter(username={USERNAME!r}).delete(); "
-        f"User.objects.create_user({USERNAME!r}, 'bench@example.com', {password!r})"
+        f"user = User.objects.create_user({USERNAME!r}, 'bench@example.com',"
+        f" {password!r}); "
+        "Order.objects.bulk_create("
+        f"Order(owner=user, name=f'order {{i}}') for i in range({EXAMPLE_ROWS}))"
     )
     subprocess.run(
         [*manage, "shell", "--no-imports", "-c", code],
-        cwd=BACKEND,
+        cwd=backend,
         env=run_env,
         check=True,
     )
@@ -219,7 +254,9 @@ def prepare(env: dict[str, str], password: str) -> None:
 class Server:
     """One server process on its own port; its output goes to a log file."""
 
-    def __init__(self, spec: ServerSpec, env: dict[str, str], logs: Path) -> None:
+    def __init__(
+        self, spec: ServerSpec, env: dict[str, str], backend: Path, logs: Path
+    ) -> None:
         self.spec = spec
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -237,7 +274,7 @@ class Server:
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             command,
-            cwd=BACKEND,
+            cwd=backend,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -620,8 +657,9 @@ def main() -> int:
     password = secrets.token_urlsafe(16)
     with database() as db, tempfile.TemporaryDirectory(prefix="keel-bench-") as tmp:
         workdir = Path(tmp)
-        env = base_environment(db)
-        prepare(env, password)
+        backend = example_project(workdir, base_environment(db, ROOT / "backend"))
+        env = base_environment(db, backend)
+        prepare(env, backend, password)
         peer = workdir / "startproject"
         peer.mkdir()
         startproject.generate(VENV_BIN / "django-admin", peer)
@@ -629,8 +667,8 @@ def main() -> int:
         logs.mkdir()
         servers: dict[str, Server] = {}
         try:
-            for spec in server_specs(peer):
-                servers[spec.name] = Server(spec, env, logs)
+            for spec in server_specs(peer, backend):
+                servers[spec.name] = Server(spec, env, backend, logs)
             for server in servers.values():
                 server.wait_ready()
             token = servers["keel"].token(password)
