@@ -42,7 +42,8 @@ from pathlib import Path
 
 from bench import startproject
 from testing.environment import production_environment
-from testing.postgres import ThrowawayPostgres, free_port
+from testing.network import free_port
+from testing.postgres import ThrowawayPostgres
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
