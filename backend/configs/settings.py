@@ -90,7 +90,8 @@ MIDDLEWARE = [
 # Prometheus metrics at /metrics (core.metrics), answered only to the bearer of
 # KEEL_METRICS_TOKEN: the middleware sits right after the request log, so a
 # scrape is logged but skips the rest of the stack, and every other request
-# is timed through all of it. Off, the middleware is not there at all.
+# but the probes (answered before both) is timed through all of it. Off, the
+# middleware is not there at all.
 METRICS = env.flag("KEEL_METRICS", default=False)
 _metrics_token = env.text("KEEL_METRICS_TOKEN")
 if METRICS:
@@ -99,7 +100,10 @@ if METRICS:
         "KEEL_METRICS_TOKEN must be set, at least 32 characters, when KEEL_METRICS "
         f"is 1: /metrics is never served without it. {KEY_GENERATION_HINT}",
     )
-    MIDDLEWARE.insert(1, "core.metrics.MetricsMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("core.middleware.RequestLogMiddleware") + 1,
+        "core.metrics.MetricsMiddleware",
+    )
 
 ROOT_URLCONF = "configs.urls"
 WSGI_APPLICATION = "configs.wsgi.application"
