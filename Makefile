@@ -162,4 +162,4 @@ restore: install ## Restore FILE=backups/keel-....dump into keel's database (ask
 
 bench: install ## keel's server vs a peer's defaults with wrk; BENCH_SECONDS shortens it (bench/run.py).
 	@$(ENSURE_WRK)
-	$(BIN)/python bench/run.py
+	PYTHONPATH=backend:. $(BIN)/python -m bench.run

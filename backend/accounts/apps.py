@@ -1,9 +1,12 @@
 """App configuration for the accounts app."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
+    # The accounts app's own config; KeelAdminConfig below is the admin's.
+    default = True
     name = "accounts"
 
     def ready(self) -> None:
@@ -16,3 +19,10 @@ class AccountsConfig(AppConfig):
 
         state.register("accounts.authentication", verified_access_token.cache_clear)
         state.register("accounts.password_checks", reset_password_checks)
+
+
+class KeelAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with keel's site (accounts.admin_site) as admin.site."""
+
+    default = False  # named in INSTALLED_APPS, never picked for "accounts"
+    default_site = "accounts.admin_site.KeelAdminSite"

@@ -9,7 +9,7 @@ stand in front, so a forged X-Forwarded-For header changes nothing.
 
 import hashlib
 import unicodedata
-from typing import Any, cast
+from typing import cast
 
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
@@ -54,7 +54,9 @@ class PasswordGuessThrottle(LiveRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        if self.rate is None:
+        if self.rate is None or request.method != "POST":
+            # Only a POST checks a password on these views: an OPTIONS or a GET
+            # (405) guessed nothing, so it must not count towards a lockout.
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
@@ -97,14 +99,28 @@ class PasswordGuessUsernameThrottle(PasswordGuessThrottle):
 
     def key_for(self, request: Request) -> str | None:
         if request.user and request.user.is_authenticated:
-            username: Any = request.user.get_username()
+            username: object = request.user.get_username()
         else:
             data = request.data
             username = data.get("username") if isinstance(data, dict) else None
-        if isinstance(username, bool) or not isinstance(username, str | int | float):
-            return None  # The serializer rejects it before any password is checked.
-        normalized = unicodedata.normalize("NFKC", str(username).strip()).casefold()
-        return hashlib.sha256(normalized.encode()).hexdigest()
+        return username_key(username)
+
+
+class AdminPasswordGuessUsernameThrottle(PasswordGuessUsernameThrottle):
+    """The same count, keyed on the username of the admin's login form."""
+
+    def key_for(self, request: Request) -> str | None:
+        # The form's own field, from Django's request, so that neither DRF's
+        # parsers nor its authentication run on the admin's request.
+        return username_key(request._request.POST.get("username"))
+
+
+def username_key(username: object) -> str | None:
+    """Return the count's key for a guessed username, or None for no username."""
+    if isinstance(username, bool) or not isinstance(username, str | int | float):
+        return None  # The serializer or form rejects it before any password check.
+    normalized = unicodedata.normalize("NFKC", str(username).strip()).casefold()
+    return hashlib.sha256(normalized.encode()).hexdigest()
 
 
 class RegisterThrottle(LiveRateThrottle):

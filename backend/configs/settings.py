@@ -49,7 +49,8 @@ for _name, _value in (
     )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on keel's site: its login counts guesses like the API.
+    "accounts.apps.KeelAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -70,25 +71,29 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "core.middleware.RequestLogMiddleware",
+    # Probes first: answered before anything that costs, and not logged.
     "core.middleware.ProbeMiddleware",
+    "core.middleware.RequestLogMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the server itself, before any
     # middleware that would spend time on them.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, their user and messages serve the admin and the browsable API:
+    # an /api/ request without a session cookie skips them (core.middleware).
+    "core.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.AuthenticationMiddleware",
+    "core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 # Prometheus metrics at /metrics (core.metrics), answered only to the bearer of
 # KEEL_METRICS_TOKEN: the middleware sits right after the request log, so a
 # scrape is logged but skips the rest of the stack, and every other request
-# is timed through all of it. Off, the middleware is not there at all.
+# but the probes (answered before both) is timed through all of it. Off, the
+# middleware is not there at all.
 METRICS = env.flag("KEEL_METRICS", default=False)
 _metrics_token = env.text("KEEL_METRICS_TOKEN")
 if METRICS:
@@ -97,7 +102,10 @@ if METRICS:
         "KEEL_METRICS_TOKEN must be set, at least 32 characters, when KEEL_METRICS "
         f"is 1: /metrics is never served without it. {KEY_GENERATION_HINT}",
     )
-    MIDDLEWARE.insert(1, "core.metrics.MetricsMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("core.middleware.RequestLogMiddleware") + 1,
+        "core.metrics.MetricsMiddleware",
+    )
 
 ROOT_URLCONF = "configs.urls"
 WSGI_APPLICATION = "configs.wsgi.application"
@@ -280,6 +288,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # So DRF's APIClient, in tests, sends what the API takes.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # DRF's negotiation with a shortcut for "*/*" and JSON, the usual Accept.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "core.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",

@@ -4,9 +4,19 @@ Logging for keel: JSON lines on stdout in production, readable text in debug.
 structlog renders both structlog's own loggers and the standard library's
 (Django's included), so every line carries the request id bound by
 RequestLogMiddleware. Values under sensitive keys are masked before rendering.
+
+keel's own loggers (structlog.get_logger) skip the standard library: the
+request line is written once per request, and a LogRecord, the caller lookup
+and the handler's lock held around rendering cost more than the rest of the
+line. They filter at the root level (DJANGO_LOG_LEVEL) and render with the
+same processors; the standard library's records still pass its loggers and
+levels. Both end in one LineWriter, one whole line per write.
 """
 
+import logging
 import logging.config
+import sys
+import threading
 from typing import Any
 
 import structlog
@@ -51,23 +61,73 @@ SHARED_PROCESSORS: list[Processor] = [
 ]
 
 
+class LineWriter:
+    """Write rendered lines to stdout, one whole line per write, flushed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def write(self, line: str) -> None:
+        # sys.stdout is looked up on each line, so a capture (a test's) sees it.
+        stream = sys.stdout
+        with self._lock:
+            stream.write(line + "\n")
+            stream.flush()
+
+
+OUTPUT = LineWriter()
+
+
+class LineLogger:
+    """What structlog wraps for keel's own loggers: a named line on stdout."""
+
+    def __init__(self, name: str) -> None:
+        # add_logger_name reads it.
+        self.name = name
+
+    def msg(self, message: str) -> None:
+        OUTPUT.write(message)
+
+    debug = info = warning = error = critical = exception = log = msg
+
+
+def line_logger(*args: Any) -> LineLogger:
+    """Return a LineLogger named by structlog.get_logger's first argument."""
+    return LineLogger(str(args[0]) if args else "")
+
+
+class LineHandler(logging.Handler):
+    """The standard library's handler: its records, formatted, to OUTPUT."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            OUTPUT.write(self.format(record))
+        except Exception:  # the standard library's own rule for handlers
+            self.handleError(record)
+
+
 def configure_logging(config: dict[str, Any]) -> None:
     """
-    Configure structlog, then the standard library from config (Django's LOGGING).
+    Configure the standard library from config (Django's LOGGING), then structlog.
 
+    structlog's loggers take the root level and the renderer from config.
     Django calls this once, in django.setup(), as settings.LOGGING_CONFIG, so
     importing settings configures nothing.
     """
+    # Read before dictConfig, which consumes parts of the dicts it is given.
+    renderer = config["formatters"]["structlog"]["processors"][-1]
+    level = logging.getLevelNamesMapping()[config["root"]["level"]]
+    logging.config.dictConfig(config)
     structlog.configure(
         processors=[
             *SHARED_PROCESSORS,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+            structlog.processors.format_exc_info,
+            renderer,
         ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=line_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,
     )
-    logging.config.dictConfig(config)
 
 
 def build_logging(*, json: bool, level: str) -> dict[str, Any]:
@@ -92,11 +152,7 @@ def build_logging(*, json: bool, level: str) -> dict[str, Any]:
             }
         },
         "handlers": {
-            "stdout": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
-                "formatter": "structlog",
-            }
+            "stdout": {"class": "core.logs.LineHandler", "formatter": "structlog"}
         },
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {

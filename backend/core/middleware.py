@@ -1,25 +1,65 @@
 """
-Middleware that wraps every request: request ids, the request log and probes.
+Middleware on keel's request path: probes, request ids and the request log,
+and the browser-only middleware that an API request skips.
 
-Both classes sit first in MIDDLEWARE so that they see every response and so
-that probes are answered before host validation and the HTTPS redirect.
+A liveness probe is answered in front of Django itself (core.wsgi) and again
+by ProbeMiddleware for the other ways in (ASGI, the test client), first in
+MIDDLEWARE: probes skip host validation, the HTTPS redirect
+and the request log, which would otherwise get a line every few seconds from
+each probe. RequestLogMiddleware comes next so that it sees every other
+response.
 """
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 
+from django.conf import settings
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.deprecation import MiddlewareMixin
 
 from core.health import readiness
+from core.wsgi import LIVENESS_BODY
 
 logger = structlog.get_logger("keel.request")
 
 # A client's X-Request-ID is kept only if it is a short, plain token.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class ProbeMiddleware:
+    """
+    Answer /healthz and /readyz directly.
+
+    Probes come from the container runtime over plain HTTP with whatever Host
+    it uses, so they skip host validation, the HTTPS redirect and the rest of
+    the stack; /healthz touches nothing at all. They are not logged as
+    requests; a failed readiness check is logged as a warning.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz":
+            return HttpResponse(LIVENESS_BODY, content_type="application/json")
+        if request.path == "/readyz":
+            checks = readiness()
+            ready = all(result == "ok" for result in checks.values())
+            if not ready:
+                logger.warning("not ready", checks=checks)
+            return JsonResponse(
+                {"status": "ok" if ready else "unavailable", "checks": checks},
+                status=200 if ready else 503,
+            )
+        return self.get_response(request)
 
 
 class RequestLogMiddleware:
@@ -31,43 +71,56 @@ class RequestLogMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         offered = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = offered if REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
-        structlog.contextvars.clear_contextvars()
+        # 128 random bits as 32 hex digits: a uuid4's strength without the object.
+        request_id = offered if REQUEST_ID.fullmatch(offered) else os.urandom(16).hex()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        # The path only: a query string may carry a token.
-        logger.info(
-            "request",
-            method=request.method,
-            path=request.path,
-            status=response.status_code,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-        )
-        structlog.contextvars.clear_contextvars()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            # The path only: a query string may carry a token.
+            logger.info(
+                "request",
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+        finally:
+            structlog.contextvars.clear_contextvars()
         return response
 
 
-class ProbeMiddleware:
+def is_sessionless_api_request(request: HttpRequest) -> bool:
+    """Return whether request is under /api/ and carries no session cookie."""
+    return (
+        request.path.startswith("/api/")
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+class BrowserOnlyMixin(MiddlewareMixin):
     """
-    Answer /healthz and /readyz directly.
+    Skip this middleware for an API request without a session cookie.
 
-    Probes come from the container runtime over plain HTTP with whatever Host
-    it uses, so they skip host validation, the HTTPS redirect and the rest of
-    the stack; /healthz touches nothing at all.
+    Sessions, the session's user and messages serve the admin and the
+    browsable API; a client with a bearer token has no session to load, and
+    DRF authenticates it itself. A request that carries a session cookie gets
+    the whole stack, so signing in to the admin still opens the browsable API.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    def __call__(self, request: HttpRequest) -> Any:
+        if is_sessionless_api_request(request):
+            return self.get_response(request)
+        return super().__call__(request)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path == "/healthz":
-            return JsonResponse({"status": "ok"})
-        if request.path == "/readyz":
-            checks = readiness()
-            ready = all(result == "ok" for result in checks.values())
-            return JsonResponse(
-                {"status": "ok" if ready else "unavailable", "checks": checks},
-                status=200 if ready else 503,
-            )
-        return self.get_response(request)
+
+class SessionMiddleware(BrowserOnlyMixin, sessions.SessionMiddleware):
+    pass
+
+
+class AuthenticationMiddleware(BrowserOnlyMixin, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(BrowserOnlyMixin, messages.MessageMiddleware):
+    pass

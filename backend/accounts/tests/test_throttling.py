@@ -261,3 +261,12 @@ def test_a_burst_of_other_cache_entries_does_not_evict_the_throttle_counts(
     # Other traffic fills the cache: cached users, other clients' counts.
     cache.set_many({f"other:{number}": number for number in range(5_000)})
     assert_throttled(fail(api_client))
+
+
+@pytest.mark.parametrize("method", ["options", "get"])
+def test_requests_that_check_no_password_do_not_count_as_guesses(
+    user, api_client, method
+):
+    for _ in range(PER_IP * 2 + 1):
+        getattr(api_client, method)(TOKEN_URL, REMOTE_ADDR="10.0.7.1")
+    assert login(api_client, REMOTE_ADDR="10.0.7.1").status_code == 200

@@ -1,6 +1,5 @@
 """Request logs: one JSON line per request, request ids, and no credentials."""
 
-import io
 import json
 import logging
 
@@ -9,17 +8,20 @@ import structlog
 
 from django.test import Client
 
+from core.logs import configure_logging
+
 
 @pytest.fixture
-def log_lines():
+def log_lines(capsys):
     """Return a function giving the JSON lines logged so far, as dicts."""
-    root = logging.getLogger()
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(root.handlers[0].formatter)
-    root.addHandler(handler)
-    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    root.removeHandler(handler)
+    capsys.readouterr()
+    lines: list[dict[str, object]] = []
+
+    def logged():
+        lines.extend(json.loads(line) for line in capsys.readouterr().out.splitlines())
+        return lines
+
+    return logged
 
 
 def request_lines(lines):
@@ -27,18 +29,18 @@ def request_lines(lines):
 
 
 def test_each_request_is_logged_once_as_json(client, log_lines):
-    response = client.get("/healthz")
+    response = client.get("/api/x/")
     [line] = request_lines(log_lines())
     assert line["method"] == "GET"
-    assert line["path"] == "/healthz"
-    assert line["status"] == 200
+    assert line["path"] == "/api/x/"
+    assert line["status"] == 404
     assert isinstance(line["duration_ms"], float)
     assert line["request_id"] == response["X-Request-ID"]
     assert line["level"] == "info"
 
 
 def test_a_sane_client_request_id_is_kept(client, log_lines):
-    response = client.get("/healthz", HTTP_X_REQUEST_ID="req-42.a:b_c")
+    response = client.get("/api/x/", HTTP_X_REQUEST_ID="req-42.a:b_c")
     assert response["X-Request-ID"] == "req-42.a:b_c"
     assert request_lines(log_lines())[0]["request_id"] == "req-42.a:b_c"
 
@@ -47,7 +49,7 @@ def test_a_sane_client_request_id_is_kept(client, log_lines):
     "offered", ["x" * 129, "has space", "semi;colon", "new\nline", "ünïcode", ""]
 )
 def test_an_unsafe_client_request_id_is_replaced(client, offered):
-    response = client.get("/healthz", HTTP_X_REQUEST_ID=offered)
+    response = client.get("/api/x/", HTTP_X_REQUEST_ID=offered)
     assert response["X-Request-ID"] != offered
     assert len(response["X-Request-ID"]) == 32
 
@@ -92,29 +94,30 @@ def test_credentials_never_appear_in_logs(client, log_lines):
     assert "[masked]" in output
 
 
-def test_debug_logs_are_readable_text_not_json(client, prod_env):
-    import logging.config
-
+def test_debug_logs_are_readable_text_not_json(prod_env, capsys):
     from testing.settings import load_settings
 
     prod_env["DJANGO_DEBUG"] = "1"
-    logging_settings = load_settings(prod_env)["LOGGING"]
-    # The formatter settings configure with debug on, on a handler of our own.
-    configurator = logging.config.DictConfigurator(logging_settings)
-    formatter = configurator.configure_formatter(
-        logging_settings["formatters"]["structlog"]
-    )
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(formatter)
+    saved = structlog.get_config()
     root = logging.getLogger()
-    root.addHandler(handler)
+    handlers, level = root.handlers[:], root.level
     try:
-        assert client.get("/healthz").status_code == 200
+        # Logging as settings configure it with debug on, both routes: keel's
+        # own loggers (the request line) and the standard library's (Django's).
+        configure_logging(load_settings(prod_env)["LOGGING"])
+        capsys.readouterr()
+        structlog.get_logger("keel.debug-test").info(
+            "request", path="/api/x/", status=404
+        )
+        logging.getLogger("django.debug-test").warning("from Django")
+        out = capsys.readouterr().out
     finally:
-        root.removeHandler(handler)
-    [line] = [line for line in stream.getvalue().splitlines() if "/healthz" in line]
+        structlog.configure(**saved)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    [line] = [line for line in out.splitlines() if "path=/api/x/" in line]
     assert "request" in line
-    assert "path=/healthz" in line
-    assert "status=200" in line
+    assert "status=404" in line
+    assert not line.startswith("{")
+    [line] = [line for line in out.splitlines() if "from Django" in line]
     assert not line.startswith("{")
