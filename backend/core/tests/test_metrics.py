@@ -42,7 +42,11 @@ def test_metrics_are_not_served_unless_turned_on(client):
     assert client.get("/metrics").status_code == 404
 
 
-@pytest.mark.parametrize("header", [None, "Bearer", f"Bearer {TOKEN}x", TOKEN])
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer", f"Bearer {TOKEN}x", TOKEN],
+    ids=["no-header", "no-token", "wrong-token", "no-scheme"],
+)
 def test_metrics_need_the_token(metrics_on, header):
     extra = {"HTTP_AUTHORIZATION": header} if header is not None else {}
     response = metrics_on.get("/metrics", **extra)
