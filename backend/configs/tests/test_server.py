@@ -206,7 +206,8 @@ def test_entrypoint_names_a_bad_variable(name, value):
 
 
 def test_entrypoint_gives_up_when_the_database_never_answers():
-    started = time.monotonic()
+    # How long it waits is core/tests/test_commands.py's, on a clock of its
+    # own; here, that the entrypoint passes the variable on and stops.
     completed = run_entrypoint(
         "echo",
         "served",
@@ -214,7 +215,6 @@ def test_entrypoint_gives_up_when_the_database_never_answers():
         DB_PORT=str(free_port()),
         KEEL_DB_WAIT_TIMEOUT="1",
     )
-    elapsed = time.monotonic() - started
     assert completed.returncode == 1
     assert "waiting up to 1 s" in completed.stdout
     assert "did not answer within 1 s" in completed.stderr
@@ -223,9 +223,6 @@ def test_entrypoint_gives_up_when_the_database_never_answers():
     assert "KEEL_DB_WAIT_TIMEOUT" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert "served" not in completed.stdout
-    # Django's start-up takes part of this, seconds on a loaded machine; the
-    # bound only has to tell 1 s from the default of 60 s.
-    assert elapsed < 30
 
 
 def test_entrypoint_never_prints_the_database_password():

@@ -1,8 +1,8 @@
 """
 The entrypoint's management commands: wait_for_db and migrate_locked.
 
-wait_for_db's failures are tested through bin/entrypoint, in
-configs/tests/test_server.py.
+wait_for_db's messages and exit status are tested through bin/entrypoint, in
+configs/tests/test_server.py; its deadline here, on a clock of the test's own.
 """
 
 import io
@@ -11,9 +11,10 @@ import time
 
 import pytest
 
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, connections
 
+from core.management.commands import wait_for_db
 from core.management.commands.migrate_locked import MIGRATION_LOCK_ID
 
 
@@ -22,6 +23,54 @@ def test_wait_for_db_returns_at_once_when_the_database_is_up():
     out = io.StringIO()
     call_command("wait_for_db", "--timeout", "5", stdout=out)
     assert out.getvalue() == ""
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for wait_for_db: sleeping moves the clock."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.mark.parametrize("timeout", [0, 1, 7])
+def test_wait_for_db_gives_up_once_its_timeout_has_passed(monkeypatch, timeout):
+    clock = FakeClock()
+    attempts = []
+    monkeypatch.setattr(wait_for_db.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(wait_for_db.time, "sleep", clock.sleep)
+    monkeypatch.setattr(
+        wait_for_db,
+        "database_error",
+        lambda detail: attempts.append(clock.now) or "connection refused",
+    )
+    with pytest.raises(CommandError, match=f"did not answer within {timeout} s"):
+        call_command("wait_for_db", "--timeout", str(timeout), stdout=io.StringIO())
+    # Tried every half second until the deadline, then once more at it.
+    assert sum(clock.sleeps) == timeout
+    assert max(clock.sleeps, default=0) <= wait_for_db.RETRY_INTERVAL
+    assert len(attempts) == timeout / wait_for_db.RETRY_INTERVAL + 1
+    assert attempts[-1] - attempts[0] == timeout
+
+
+def test_wait_for_db_returns_when_the_database_comes_up(monkeypatch):
+    clock = FakeClock()
+    errors = iter(["connection refused", "the database system is starting up", None])
+    monkeypatch.setattr(wait_for_db.time, "monotonic", clock.monotonic)
+    monkeypatch.setattr(wait_for_db.time, "sleep", clock.sleep)
+    monkeypatch.setattr(wait_for_db, "database_error", lambda detail: next(errors))
+    out = io.StringIO()
+    call_command("wait_for_db", "--timeout", "60", stdout=out)
+    assert clock.sleeps == [wait_for_db.RETRY_INTERVAL] * 2
+    assert "waiting up to 60 s" in out.getvalue()
+    assert out.getvalue().rstrip().endswith("is up.")
 
 
 def advisory_lock_waiters():
