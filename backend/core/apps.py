@@ -1,6 +1,7 @@
 """App configuration for core, keel's infrastructure shared by every app."""
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 
 
 class CoreConfig(AppConfig):
@@ -13,6 +14,7 @@ class CoreConfig(AppConfig):
             health,
             state,
         )
+        from core.connections import remember_connection
         from core.sentry import init_sentry
 
         # The readiness check's memory of applied migrations (core.state).
@@ -21,3 +23,5 @@ class CoreConfig(AppConfig):
         # a test) starts no transport; ready() still runs in every process that
         # serves or runs a command, before the first request.
         init_sentry()
+        # A thread's database connection is closed when the thread ends.
+        connection_created.connect(remember_connection)

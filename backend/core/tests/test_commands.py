@@ -26,7 +26,7 @@ def test_wait_for_db_returns_at_once_when_the_database_is_up():
 
 
 class FakeClock:
-    """time.monotonic and time.sleep for wait_for_db: sleeping moves the clock."""
+    """The time module for wait_for_db: its sleep moves its monotonic clock."""
 
     def __init__(self):
         self.now = 1000.0
@@ -43,14 +43,14 @@ class FakeClock:
 @pytest.mark.parametrize("timeout", [0, 1, 7])
 def test_wait_for_db_gives_up_once_its_timeout_has_passed(monkeypatch, timeout):
     clock = FakeClock()
-    attempts = []
-    monkeypatch.setattr(wait_for_db.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(wait_for_db.time, "sleep", clock.sleep)
-    monkeypatch.setattr(
-        wait_for_db,
-        "database_error",
-        lambda detail: attempts.append(clock.now) or "connection refused",
-    )
+    attempts: list[float] = []
+    monkeypatch.setattr(wait_for_db, "time", clock)
+
+    def database_error(detail: bool) -> str:
+        attempts.append(clock.now)
+        return "connection refused"
+
+    monkeypatch.setattr(wait_for_db, "database_error", database_error)
     with pytest.raises(CommandError, match=f"did not answer within {timeout} s"):
         call_command("wait_for_db", "--timeout", str(timeout), stdout=io.StringIO())
     # Tried every half second until the deadline, then once more at it.
@@ -63,8 +63,7 @@ def test_wait_for_db_gives_up_once_its_timeout_has_passed(monkeypatch, timeout):
 def test_wait_for_db_returns_when_the_database_comes_up(monkeypatch):
     clock = FakeClock()
     errors = iter(["connection refused", "the database system is starting up", None])
-    monkeypatch.setattr(wait_for_db.time, "monotonic", clock.monotonic)
-    monkeypatch.setattr(wait_for_db.time, "sleep", clock.sleep)
+    monkeypatch.setattr(wait_for_db, "time", clock)
     monkeypatch.setattr(wait_for_db, "database_error", lambda detail: next(errors))
     out = io.StringIO()
     call_command("wait_for_db", "--timeout", "60", stdout=out)
