@@ -17,6 +17,11 @@ def test_flushexpiredtokens_runs_daily_and_stalled_jobs_are_retried_every_minute
     assert crons["core.retry_stalled_jobs"] == "* * * * *"
 
 
+def test_the_backup_is_scheduled_by_keel_backup_schedule(settings):
+    assert settings.KEEL["BACKUP"]["SCHEDULE"] == "5 3 * * *"
+    assert periodic_crons()["core.backup_database"] == "5 3 * * *"
+
+
 def test_flush_expired_tokens_job_flushes(db):
     from datetime import timedelta
 
