@@ -27,7 +27,7 @@ def test_image_label_has_the_project_version():
 def test_changelog_opens_with_this_version():
     # Changes not yet released are listed above the newest release.
     releases = re.findall(r"^## (\S+)", (ROOT / "CHANGELOG.md").read_text(), re.M)
-    assert [r for r in releases if r != "Unreleased"][0] == project_version()
+    assert next(r for r in releases if r != "Unreleased") == project_version()
 
 
 def test_lock_file_has_the_project_version():
