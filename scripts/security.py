@@ -33,6 +33,7 @@ HEALTH = "backend/core/tests/test_health.py"
 FUZZ = "backend/api/tests/test_fuzz.py"
 MAKE_APP = "backend/configs/tests/test_make_app.py"
 RELIABILITY = "backend/core/tests/test_reliability.py"
+QUEUE = "backend/core/tests/test_queue.py"
 
 
 @dataclass
@@ -237,6 +238,17 @@ CHECKS: list[Check] = [
         lambda results: (
             f"run again once, delivered once, {prop('rerun_after_s', results)} s "
             "after the kill"
+        ),
+    ),
+    Check(
+        "jobs: two workers, each job run once",
+        (
+            f"{QUEUE}::test_two_workers_run_each_job_exactly_once_and_each_periodic_job_once",
+        ),
+        lambda results: (
+            f"{prop('jobs', results)} jobs run once each, split "
+            f"{prop('split', results)}; the every-minute job once a minute "
+            f"({prop('minutes', results)} minute(s)) with both scheduling"
         ),
     ),
     Check(

@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter  # type: ignore[import-untyped]
 from dotenv import dotenv_values
 
 from django.core.checks.security.base import (
@@ -170,6 +171,18 @@ class Env:
             self.problems.append(
                 f"{name} must be a rate: a whole number of at least 1, a slash and "
                 f"s, min, hour or day (e.g. 5/min); got {value!r}."
+            )
+            return default
+        return value
+
+    def cron(self, name: str, default: str) -> str:
+        """Return a five-field cron expression (UTC); empty gives default."""
+        value = " ".join(self._raw(name).split()) or default
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            self.problems.append(
+                f"{name} must be a cron expression of five fields, minute hour day "
+                f"month weekday, in UTC (e.g. 5 3 * * * for 03:05 daily); got "
+                f"{value!r}."
             )
             return default
         return value

@@ -454,6 +454,13 @@ KEEL: dict[str, Any] = {
     # was right), with its own code.
     "REQUIRE_VERIFIED_EMAIL": env.flag("KEEL_REQUIRE_VERIFIED_EMAIL", default=False),
     "METRICS_TOKEN": _metrics_token,
+    # The worker's daily backup (core.tasks.backup_database), on when DIR is
+    # set: pg_dump files in DIR, the newest KEEP kept (0 keeps all), at SCHEDULE.
+    "BACKUP": {
+        "DIR": env.text("KEEL_BACKUP_DIR"),
+        "KEEP": env.integer("KEEL_BACKUP_KEEP", default=7),
+        "SCHEDULE": env.cron("KEEL_BACKUP_SCHEDULE", default="5 3 * * *"),
+    },
     # Error tracking (core.sentry), on when the DSN is set.
     "SENTRY": {
         "DSN": env.text("SENTRY_DSN"),
@@ -462,6 +469,11 @@ KEEL: dict[str, Any] = {
         "RELEASE": f"keel@{VERSION}" if VERSION else None,
     },
 }
+env.require_that(
+    not KEEL["BACKUP"]["DIR"] or Path(KEEL["BACKUP"]["DIR"]).is_absolute(),
+    "KEEL_BACKUP_DIR must be an absolute path (e.g. /var/lib/keel/backups): the "
+    "worker writes the daily backups there.",
+)
 env.require_when(
     bool(KEEL["SUPERUSER"]["USERNAME"]),
     "DJANGO_SUPERUSER_PASSWORD",

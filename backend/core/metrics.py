@@ -13,14 +13,17 @@ them a shared, emptied PROMETHEUS_MULTIPROC_DIR: each worker writes its own
 files there and a scrape, whichever worker takes it, adds them all up.
 
 Other code counts through the small functions below; they are cheap whether
-metrics are served or not.
+metrics are served or not. The task queue's figures are not counted but read:
+each scrape (one with the token) asks PostgreSQL how many jobs each queue holds
+in each state, one grouped query over Procrastinate's table, so they are right
+whichever process ran the jobs.
 """
 
 import contextlib
 import hmac
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -31,11 +34,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 # Paths answered by middleware before URL resolution, so with no pattern.
@@ -98,13 +104,63 @@ def route_of(request: HttpRequest) -> str:
     return UNMATCHED
 
 
+class TaskQueueCollector(Collector):
+    """Procrastinate's jobs waiting, running and failed, by queue, from PostgreSQL."""
+
+    STATES = ("todo", "doing")
+
+    def collect(self) -> Iterable[Metric]:
+        # Imported here: a model cannot be imported before the apps are loaded,
+        # and this module is imported while they load.
+        from procrastinate.contrib.django import app
+        from procrastinate.contrib.django.models import ProcrastinateJob
+
+        try:
+            rows = list(
+                ProcrastinateJob.objects.filter(status__in=(*self.STATES, "failed"))
+                .values_list("queue_name", "status")
+                .annotate(count=Count("id"))
+                .order_by()
+            )
+        except (DatabaseError, InterfaceError) as error:
+            # The scrape still answers; the queue's series are absent from it.
+            count_backing_service_error(error)
+            return
+        counts = {(queue, status): count for queue, status, count in rows}
+        # Every task's queue has its series, at 0 while it is empty.
+        queues = sorted({task.queue for task in app.tasks.values()} | {
+            queue for queue, _ in counts
+        })  # fmt: skip
+        jobs = GaugeMetricFamily(
+            "keel_task_queue_jobs",
+            "Jobs waiting (todo) or running (doing), by queue.",
+            labels=["queue", "status"],
+        )
+        failed = GaugeMetricFamily(
+            "keel_task_queue_failed_jobs",
+            "Failed jobs kept in the database (for 30 days), by queue.",
+            labels=["queue"],
+        )
+        for queue in queues:
+            for status in self.STATES:
+                jobs.add_metric([queue, status], counts.get((queue, status), 0))
+            failed.add_metric([queue], counts.get((queue, "failed"), 0))
+        yield jobs
+        yield failed
+
+
+TASK_QUEUE = CollectorRegistry()
+TASK_QUEUE.register(TaskQueueCollector())
+
+
 def exposition() -> bytes:
     """Return every metric in Prometheus' text format, all workers' summed."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
-    return generate_latest(REGISTRY)
+    else:
+        registry = REGISTRY
+    return generate_latest(registry) + generate_latest(TASK_QUEUE)
 
 
 class MetricsMiddleware:

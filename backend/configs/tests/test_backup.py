@@ -1,4 +1,7 @@
-"""`make backup` and `make restore` (scripts/backup.py) on the suite's PostgreSQL."""
+"""
+`make backup` and `make restore` (scripts/backup.py), the scheduled backups
+(deploy/backup.sh, the worker's core.backup_database) on the suite's PostgreSQL.
+"""
 
 import os
 import secrets
@@ -13,6 +16,8 @@ from scripts import backup
 from django.db import connection
 
 from accounts.tests.factories import make_user
+from core import backups
+from core.tasks import backup_database
 from testing.environment import BACKEND
 
 
@@ -182,8 +187,7 @@ def test_the_scheduled_backup_writes_what_make_restore_restores_and_prunes(
     host_db, tmp_path
 ):
     make_user("carol")
-    for day in (1, 2):
-        write_dump(tmp_path, f"keel-202601{day:02d}T000000Z.dump")
+    two_old_backups(tmp_path)
     db = server()
     completed = subprocess.run(
         [
@@ -205,16 +209,50 @@ def test_the_scheduled_backup_writes_what_make_restore_restores_and_prunes(
         check=False,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    dumps = sorted(path.name for path in tmp_path.glob("*.dump"))
-    assert len(dumps) == 2 and dumps[0] == "keel-20260102T000000Z.dump"
     assert "removed keel-20260101T000000Z.dump" in completed.stdout
-    newest = tmp_path / dumps[1]
+    assert_kept_two_and_the_newest_restores(host_db, tmp_path, ["carol"])
+
+
+def two_old_backups(directory):
+    for day in (1, 2):
+        write_dump(directory, f"keel-202601{day:02d}T000000Z.dump")
+
+
+def assert_kept_two_and_the_newest_restores(host_db, directory, users):
+    """Check a scheduled backup after two_old_backups() with a keep of 2."""
+    dumps = sorted(path.name for path in directory.glob("*.dump"))
+    assert len(dumps) == 2 and dumps[0] == "keel-20260102T000000Z.dump"
+    assert not (directory / "keel-20260101T000000Z.dump.sha256").exists()
+    newest = directory / dumps[1]
     backup.verify(newest)
-    assert newest.stat().st_mode & 0o077 == 0
+    assert newest.stat().st_mode & 0o077 == 0, "a dump holds password hashes"
     with empty_database() as restored:
         host_db.setenv("DB_NAME", restored)
         assert backup.main(["restore", str(newest), "--via", "host", "--yes"]) == 0
-        assert usernames(restored) == ["carol"]
+        assert usernames(restored) == users
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_workers_daily_backup_writes_what_make_restore_restores_and_prunes(
+    host_db, tmp_path, settings
+):
+    make_user("dave")
+    two_old_backups(tmp_path)
+    settings.KEEL = {
+        **settings.KEEL,
+        "BACKUP": {**settings.KEEL["BACKUP"], "DIR": str(tmp_path), "KEEP": 2},
+    }
+    backup_database(timestamp=0)
+    assert_kept_two_and_the_newest_restores(host_db, tmp_path, ["dave"])
+
+
+def test_the_workers_backup_is_off_without_a_directory(settings, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("backed up with KEEL_BACKUP_DIR unset")
+
+    monkeypatch.setattr(backups, "backup", refuse)
+    settings.KEEL = {**settings.KEEL, "BACKUP": {**settings.KEEL["BACKUP"], "DIR": ""}}
+    backup_database(timestamp=0)
 
 
 def test_the_kube_cronjob_runs_the_same_script_as_the_quadlet_timer():

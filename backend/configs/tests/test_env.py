@@ -43,6 +43,23 @@ def test_integer_bounds(value, number, problem):
     assert env.problems == ([problem] if problem else [])
 
 
+@pytest.mark.parametrize(
+    ("value", "cron"),
+    [("", "5 3 * * *"), ("0  4 * * 1", "0 4 * * 1"), ("*/15 * * * *", "*/15 * * * *")],
+)
+def test_cron_accepts_five_fields(value, cron):
+    env = Env({"C": value})
+    assert env.cron("C", default="5 3 * * *") == cron
+    assert env.problems == []
+
+
+@pytest.mark.parametrize("value", ["daily", "61 3 * * *", "5 3 * *", "0 0 0 * * *"])
+def test_cron_refuses_anything_else(value):
+    env = Env({"C": value})
+    assert env.cron("C", default="5 3 * * *") == "5 3 * * *"
+    assert env.problems[0].startswith("C must be a cron expression of five fields")
+
+
 @pytest.mark.parametrize("value", ["5/min", "1/s", "100/hour", "2/day"])
 def test_rate_accepts_drfs_syntax(value):
     env = Env({"R": value})

@@ -193,6 +193,9 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
             "KEEL_AUTH_CACHE_SECONDS must be a whole number of at least 0 and at "
             "most 300",
         ),
+        ("KEEL_BACKUP_DIR", "backups", "KEEL_BACKUP_DIR must be an absolute path"),
+        ("KEEL_BACKUP_KEEP", "-1", "KEEL_BACKUP_KEEP must be a whole number"),
+        ("KEEL_BACKUP_SCHEDULE", "daily", "KEEL_BACKUP_SCHEDULE must be a cron"),
     ],
 )
 def test_bad_setting_refuses_start_naming_it(prod_env, name, value, message):
