@@ -34,6 +34,7 @@ FUZZ = "backend/api/tests/test_fuzz.py"
 MAKE_APP = "backend/configs/tests/test_make_app.py"
 RELIABILITY = "backend/core/tests/test_reliability.py"
 QUEUE = "backend/core/tests/test_queue.py"
+ERRORS = "backend/core/tests/test_errors.py"
 
 
 @dataclass
@@ -153,6 +154,14 @@ CHECKS: list[Check] = [
             f"{SECURITY}::test_admin_login_from_a_foreign_origin_is_403",
         ),
         lambda results: "302 signed in; 403 from a foreign origin",
+    ),
+    Check(
+        "input: JSON nested past the recursion limit",
+        (f"{ERRORS}::test_json_nested_past_the_recursion_limit_is_400_not_500",),
+        lambda results: (
+            f"{prop('bodies', results)} bodies 900 to "
+            f"{prop('deepest', results):,} levels deep: all 400, 0 x 500"
+        ),
     ),
     Check(
         "fuzzing: schemathesis, every check",

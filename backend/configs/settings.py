@@ -285,7 +285,7 @@ REST_FRAMEWORK = {
     # Bodies are JSON only: a form body gets 415. DRF's form parsers would also
     # read an empty form field as "absent", unlike JSON's "", and let a
     # cross-site HTML form post to the API without a CORS preflight.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
     # So DRF's APIClient, in tests, sends what the API takes.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # DRF's negotiation with a shortcut for "*/*" and JSON, the usual Accept.

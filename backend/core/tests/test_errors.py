@@ -97,6 +97,42 @@ def test_nul_byte_is_400_not_500(client):
     assert "name" in response.json()
 
 
+# Deep enough to pass the interpreter's recursion limit from inside a view
+# (about 950 levels), and far beyond it.
+NESTING_DEPTHS = [*range(900, 1101, 10), 10_000, 100_000]
+
+
+def nested(depth: int, kind: str) -> str:
+    """Return a JSON body of depth nested arrays or objects."""
+    if kind == "array":
+        return "[" * depth + "]" * depth
+    return '{"name":' * depth + '"x"' + "}" * depth
+
+
+def test_json_nested_past_the_recursion_limit_is_400_not_500(client, record_property):
+    statuses: dict[int, int] = {}
+    for path in (ECHO, "/api/auth/token/"):
+        for kind in ("array", "object"):
+            for depth in NESTING_DEPTHS:
+                body = nested(depth, kind)
+                response = client.post(path, body, content_type="application/json")
+                statuses[response.status_code] = (
+                    statuses.get(response.status_code, 0) + 1
+                )
+                # A body shallow enough to parse is the wrong shape (field
+                # errors); a deeper one is malformed (detail and code).
+                assert response.status_code == 400
+                assert response["Content-Type"] == "application/json"
+    assert statuses == {400: 4 * len(NESTING_DEPTHS)}
+    too_deep = client.post(
+        ECHO, nested(100_000, "array"), content_type="application/json"
+    )
+    assert_json_error(too_deep, 400)
+    assert too_deep.json()["code"] == "parse_error"
+    record_property("bodies", sum(statuses.values()))
+    record_property("deepest", max(NESTING_DEPTHS))
+
+
 def test_unknown_method_is_json_405(client):
     response = client.generic("BREW", ECHO)
     assert_json_error(response, 405)
