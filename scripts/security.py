@@ -35,6 +35,7 @@ MAKE_APP = "backend/configs/tests/test_make_app.py"
 RELIABILITY = "backend/core/tests/test_reliability.py"
 QUEUE = "backend/core/tests/test_queue.py"
 ERRORS = "backend/core/tests/test_errors.py"
+AUTHENTICATION = "backend/accounts/tests/test_authentication.py"
 
 
 @dataclass
@@ -161,6 +162,17 @@ CHECKS: list[Check] = [
         lambda results: (
             f"{prop('bodies', results)} bodies 900 to "
             f"{prop('deepest', results):,} levels deep: all 400, 0 x 500"
+        ),
+    ),
+    Check(
+        "JWT: claims typed strictly, with the real key",
+        (
+            f"{AUTHENTICATION}::test_access_token_with_a_malformed_claim_gets_401",
+            f"{AUTHENTICATION}::test_refresh_token_with_a_malformed_claim_gets_401",
+        ),
+        lambda results: (
+            f"{len(results)} tokens (me, refresh, blacklist) with user_id 1.0, "
+            "' 1', true, a bad exp...: all 401"
         ),
     ),
     Check(

@@ -13,10 +13,11 @@ from functools import lru_cache
 from django.contrib.auth.models import AbstractBaseUser
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken, Token
+from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.selectors import user_for_token
+from accounts.tokens import AccessToken
 
 
 # Process-global; core.state's reset clears it (accounts.apps registers that).

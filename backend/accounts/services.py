@@ -29,13 +29,13 @@ from rest_framework_simplejwt.token_blacklist.models import (
     BlacklistedToken,
     OutstandingToken,
 )
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import tasks
 from accounts.models import User
 from accounts.selectors import user_for_token
 from accounts.tokens import (
+    RefreshToken,
     email_change_tokens,
     email_verification_tokens,
     password_reset_tokens,

@@ -341,6 +341,8 @@ SIMPLE_JWT: dict[str, Any] = {
     "BLACKLIST_AFTER_ROTATION": True,
     "LEEWAY": env.integer("JWT_LEEWAY", default=0, maximum=30),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # keel's access token: Simple JWT's, with its claims typed strictly.
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
     # Tokens carry a digest of the password hash: a password change revokes them.
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,

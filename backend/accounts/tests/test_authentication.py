@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import (
+    BLACKLIST_URL,
     ME_URL,
     PASSWORD,
     PASSWORD_CHANGE_URL,
@@ -218,5 +219,82 @@ def test_tampered_refresh_token_gets_401(tokens, tamper):
 
 def test_refresh_token_used_as_bearer_token_gets_401(tokens):
     response = bearer(tokens["refresh"]).get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+# Claims a holder of the signing key could write that are not what keel issues:
+# each must be a 401, never a login as someone (user_id 1.0 would be user 1 to
+# the database) and never a 500. The tokens are signed with the real key, so a
+# leaked key mints nothing keel would not mint itself.
+MALFORMED_CLAIMS = {
+    "user_id 1.0": ("user_id", 1.0),
+    "user_id ' 1'": ("user_id", " 1"),
+    "user_id '1 '": ("user_id", "1 "),
+    "user_id '+1'": ("user_id", "+1"),
+    "user_id '01'": ("user_id", "01"),
+    "user_id full-width 1": ("user_id", "\uff11"),
+    "user_id true": ("user_id", True),
+    "user_id 1, a number where keel writes a string": ("user_id", 1),
+    "user_id [1]": ("user_id", [1]),
+    "user_id '0'": ("user_id", "0"),
+    "user_id past bigint": ("user_id", str(2**63)),
+    "user_id null": ("user_id", None),
+    "exp as a string": ("exp", "9999999999"),
+    "exp as a float": ("exp", 9999999999.0),
+    "exp past year 9999": ("exp", 10**20),
+    "exp true": ("exp", True),
+    "exp null": ("exp", None),
+    "exp a list": ("exp", [9999999999]),
+    "iat as a string": ("iat", "1"),
+    "iat past year 9999": ("iat", -(10**20)),
+    "iat a list": ("iat", [1]),
+    "jti a number": ("jti", 1),
+    "jti longer than the blacklist's column": ("jti", "a" * 300),
+    "jti empty": ("jti", ""),
+    "token_type a list": ("token_type", ["access", "refresh"]),
+    "token_type null": ("token_type", None),
+}
+
+
+@pytest.fixture
+def user_one(db):
+    """Return the user whose id is 1, whom 1.0, " 1" or true would speak for."""
+    from accounts.tests.factories import make_user
+
+    return make_user("one", id=1)
+
+
+@pytest.fixture
+def honest_claims(user_one):
+    pair = login(APIClient(), "one").json()
+    return {"access": claims(pair["access"]), "refresh": claims(pair["refresh"])}
+
+
+def test_honest_claims_signed_here_authenticate_so_the_malformed_ones_mean_something(
+    honest_claims,
+):
+    assert me_status(sign(honest_claims["access"])) == 200
+    assert refresh_status(sign(honest_claims["refresh"])) == 200
+
+
+@pytest.mark.parametrize(
+    "claim, value", MALFORMED_CLAIMS.values(), ids=MALFORMED_CLAIMS.keys()
+)
+def test_access_token_with_a_malformed_claim_gets_401(honest_claims, claim, value):
+    response = bearer(sign({**honest_claims["access"], claim: value})).get(ME_URL)
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+@pytest.mark.parametrize(
+    "claim, value", MALFORMED_CLAIMS.values(), ids=MALFORMED_CLAIMS.keys()
+)
+@pytest.mark.parametrize("url", [REFRESH_URL, BLACKLIST_URL])
+def test_refresh_token_with_a_malformed_claim_gets_401(
+    honest_claims, url, claim, value
+):
+    token = sign({**honest_claims["refresh"], claim: value})
+    response = APIClient().post(url, {"refresh": token}, format="json")
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
