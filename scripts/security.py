@@ -36,6 +36,8 @@ RELIABILITY = "backend/core/tests/test_reliability.py"
 QUEUE = "backend/core/tests/test_queue.py"
 ERRORS = "backend/core/tests/test_errors.py"
 AUTHENTICATION = "backend/accounts/tests/test_authentication.py"
+THROTTLING = "backend/accounts/tests/test_throttling.py"
+ADMIN_LOGIN = "backend/accounts/tests/test_admin_login.py"
 
 
 @dataclass
@@ -173,6 +175,18 @@ CHECKS: list[Check] = [
         lambda results: (
             f"{len(results)} tokens (me, refresh, blacklist) with user_id 1.0, "
             "' 1', true, a bad exp...: all 401"
+        ),
+    ),
+    Check(
+        "login: requests that check no password are no guesses",
+        (
+            f"{THROTTLING}::test_requests_that_check_no_password_do_not_count_as_guesses",
+            f"{ADMIN_LOGIN}::test_the_admin_login_form_is_not_a_guess",
+            f"{ADMIN_LOGIN}::test_an_admin_form_without_both_fields_is_not_a_guess",
+        ),
+        lambda results: (
+            f"{len(results)} kinds x {prop('requests', results)} from one IP "
+            "(OPTIONS, GET, HEAD, blank forms; API and admin), then login 200"
         ),
     ),
     Check(

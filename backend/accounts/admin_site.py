@@ -5,9 +5,10 @@ Keel's admin site: Django's, with the API's brute-force protection on its login.
 counts each attempt under the same throttles and the same keys (per client IP
 and per username, accounts.throttles), holds one of the same password-check
 slots (accounts.password_checks) and refunds the attempt when the password was
-right. A guess therefore costs the same whichever door it comes through: an
-account locked through the API is locked in the admin, and the other way round,
-while its owner signs in from another address once the per-username count ends.
+right or none was checked (a GET, or a form with a blank field). A guess
+therefore costs the same whichever door it comes through: an account locked
+through the API is locked in the admin, and the other way round, while its
+owner signs in from another address once the per-username count ends.
 
 The hook is AdminSite.login rather than an authentication backend or the login
 form's clean(): only the view can answer 429 with Retry-After and an HTML page,
@@ -52,8 +53,9 @@ class KeelAdminSite(admin.AdminSite):
                 response = super().login(request, extra_context)
         except PasswordChecksBusy as busy:
             return self.refused(request, busy.status_code, str(busy.detail), 1)
-        if response.status_code == 302:
-            # Signed in: the password was right, so it was no failed guess.
+        if response.status_code == 302 or not checked_a_password(response):
+            # Signed in (the password was right), or stopped before a password
+            # was checked: no failed guess either way.
             refund_password_guess(guess)
         return response
 
@@ -71,3 +73,13 @@ class KeelAdminSite(admin.AdminSite):
         response = TemplateResponse(request, THROTTLED_TEMPLATE, context, status=status)
         response["Retry-After"] = str(seconds)
         return response
+
+
+def checked_a_password(response: HttpResponse) -> bool:
+    """Return whether the login form that response shows checked a password."""
+    context = getattr(response, "context_data", None) or {}
+    form = context.get("form")
+    # Django's AuthenticationForm checks a password only when both fields are
+    # valid; a blank or over-long one is a field error, and a wrong password
+    # is an error of the whole form.
+    return form is None or not ({"username", "password"} & set(form.errors))

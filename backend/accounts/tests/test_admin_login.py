@@ -95,7 +95,23 @@ def test_successful_admin_logins_are_not_counted(owner):
         assert admin_login().status_code == 302
 
 
-def test_the_admin_login_form_is_not_a_guess(owner):
+@pytest.mark.parametrize("method", ["get", "head", "options"])
+def test_the_admin_login_form_is_not_a_guess(owner, method, record_property):
     for _ in range(PER_IP * 2 + 1):
-        assert Client().get(ADMIN_LOGIN_URL, REMOTE_ADDR="10.0.6.1").status_code == 200
+        response = getattr(Client(), method)(ADMIN_LOGIN_URL, REMOTE_ADDR="10.0.6.1")
+        assert response.status_code == 200
     assert admin_login(address="10.0.6.1").status_code == 302
+    record_property("requests", PER_IP * 2 + 1)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{}, {"username": "root"}, {"password": "guess"}, {"username": "", "password": ""}],
+    ids=["empty", "no password", "no username", "blanks"],
+)
+def test_an_admin_form_without_both_fields_is_not_a_guess(owner, form):
+    # Django's form checks a password only when both fields are filled in.
+    for _ in range(PER_IP * 2 + 1):
+        response = Client().post(ADMIN_LOGIN_URL, form, REMOTE_ADDR="10.0.6.2")
+        assert response.status_code == 200
+    assert admin_login(address="10.0.6.2").status_code == 302
