@@ -38,6 +38,7 @@ ERRORS = "backend/core/tests/test_errors.py"
 AUTHENTICATION = "backend/accounts/tests/test_authentication.py"
 THROTTLING = "backend/accounts/tests/test_throttling.py"
 ADMIN_LOGIN = "backend/accounts/tests/test_admin_login.py"
+DEBUG_PAGE = "backend/core/tests/test_debug.py"
 
 
 @dataclass
@@ -187,6 +188,16 @@ CHECKS: list[Check] = [
         lambda results: (
             f"{len(results)} kinds x {prop('requests', results)} from one IP "
             "(OPTIONS, GET, HEAD, blank forms; API and admin), then login 200"
+        ),
+    ),
+    Check(
+        "debug page: credentials in URLs masked",
+        (
+            f"{DEBUG_PAGE}::test_debug_page_masks_credentials_in_urls_and_shows_the_rest",
+        ),
+        lambda results: (
+            f"{prop('variables', results)} credential URLs in settings, META and "
+            f"locals: the secret shown {prop('shown', results)} times"
         ),
     ),
     Check(

@@ -230,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# The debug error page (DEBUG on) masks credentials in values too, such as the
+# password in MONGO_URL or REDIS_URL, not only settings named like a secret.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.debug.SafeExceptionReporterFilter"
+
 LOGGING_CONFIG = "core.logs.configure_logging"
 LOGGING = build_logging(
     json=not DEBUG,

@@ -5,10 +5,11 @@ from typing import Any
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import AllowAny
@@ -103,7 +104,14 @@ class RaiseApi(APIView):
         raise RAISERS[name]()
 
 
+def broken_page(request: HttpRequest) -> HttpResponse:
+    """Fail outside /api/, with a credential in a local, as a page would."""
+    mongo_url = settings.KEEL["MONGO_URL"]
+    raise RuntimeError(f"cannot reach {len(mongo_url)} characters of Mongo")
+
+
 urlpatterns = [
+    path("test/broken-page/", broken_page),
     path("api/test/raise/<str:name>/", RaiseApi.as_view()),
     path("api/test/echo/", EchoApi.as_view()),
     path("api/test/broken/", BrokenApi.as_view()),
