@@ -222,6 +222,17 @@ CHECKS: list[Check] = [
         lambda results: f"/readyz in {seconds('readyz_seconds')(results)}",
     ),
     Check(
+        "readyz: a flood costs one query a second",
+        (
+            f"{HEALTH}::test_a_flood_of_readyz_costs_one_query_per_second",
+            f"{HEALTH}::test_readyz_sees_a_database_failure_within_the_cache_period",
+        ),
+        lambda results: (
+            f"{prop('probes', results)} probes in 1 s: {prop('queries', results)} "
+            "query; a failure seen within 1 s"
+        ),
+    ),
+    Check(
         "DB down: API answers JSON 503",
         (f"{HEALTH}::test_database_outage_is_answered_fast_and_in_json",),
         lambda results: (

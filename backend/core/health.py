@@ -3,9 +3,15 @@ Liveness and readiness checks, shared by /readyz and ``manage.py wait_for_db``.
 
 Each check returns None when healthy, else a short reason that never holds a
 secret (no connection string, no password).
+
+/readyz answers anyone, so its result is reused for READINESS_CACHE_SECONDS
+within a process: a flood of probes costs each worker at most one query per
+period, and a failure (or a recovery) shows within that period.
 """
 
+import threading
 from collections.abc import Callable
+from time import monotonic
 
 from django.conf import settings
 from django.core.cache import cache
@@ -16,11 +22,21 @@ from django.db.migrations.executor import MigrationExecutor
 # (reset by core.state's reset, which the tests call).
 _migrations_applied = False
 
+# No knob: it is shorter than any orchestrator's probe period (Podman's and
+# Kubernetes' are 1 s at the least), so no probe sees an older answer than
+# without it; only a flood from elsewhere is spared the queries.
+READINESS_CACHE_SECONDS = 1.0
+# The last readiness result and when its check finished, and the lock that
+# lets one thread at a time check: the others wait for its answer and share it.
+_last_readiness: tuple[float, dict[str, str]] | None = None
+_readiness_lock = threading.Lock()
+
 
 def reset() -> None:
-    """Forget that the migrations were found applied."""
-    global _migrations_applied
+    """Forget that the migrations were found applied, and the last readiness."""
+    global _migrations_applied, _last_readiness
     _migrations_applied = False
+    _last_readiness = None
 
 
 def database_error(detail: bool = False) -> str | None:
@@ -77,7 +93,22 @@ def cache_error() -> str | None:
 
 
 def readiness() -> dict[str, str]:
-    """Return each check's name with "ok" or its failure reason."""
+    """
+    Return each check's name with "ok" or its failure reason, as checked at
+    most READINESS_CACHE_SECONDS ago by this process.
+    """
+    global _last_readiness
+    with _readiness_lock:
+        last = _last_readiness
+        if last is not None and monotonic() - last[0] < READINESS_CACHE_SECONDS:
+            return dict(last[1])
+        results = check_readiness()
+        _last_readiness = (monotonic(), results)
+        return dict(results)
+
+
+def check_readiness() -> dict[str, str]:
+    """Return each check's name with "ok" or its failure reason, checked now."""
     checks: dict[str, Callable[[], str | None]] = {"database": database_error}
     if settings.REDIS_URL:
         checks["cache"] = cache_error

@@ -5,7 +5,8 @@ A few things live for the life of a worker process on purpose, because
 rebuilding them per request would cost more than the request:
 
 - accounts.authentication: the LRU of verified access tokens;
-- core.health: the flag that every migration is applied;
+- core.health: the flag that every migration is applied, and the last
+  readiness answer (reused for a second);
 - accounts.password_checks: the password-check slots and the hashing threads.
 
 Each owner registers a function that forgets its state, in its app's

@@ -7,9 +7,12 @@ import time
 import pytest
 
 from django.core.cache import cache
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.factories import ME_URL, PASSWORD, TOKEN_URL, make_user
+from core import health
+from core.health import READINESS_CACHE_SECONDS
 
 CREDENTIALS = {"username": "alice", "password": PASSWORD}
 JSON = {"Content-Type": "application/json"}
@@ -63,6 +66,50 @@ def test_readyz_checks_redis_when_configured(client, redis_cache):
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["cache"] == "ok"
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Return a list whose one item is the readiness cache's clock, in seconds."""
+    now = [1000.0]
+    monkeypatch.setattr("core.health.monotonic", lambda: now[0])
+    return now
+
+
+def probe_queries(client, probes):
+    """Return the statuses of probes /readyz requests and the queries they ran."""
+    with CaptureQueriesContext(connection) as queries:
+        statuses = [client.get("/readyz").status_code for _ in range(probes)]
+    return statuses, len(queries)
+
+
+@pytest.mark.django_db
+def test_a_flood_of_readyz_costs_one_query_per_second(client, clock, record_property):
+    client.get("/readyz")  # finds the migrations applied, once per process
+    clock[0] += READINESS_CACHE_SECONDS
+    statuses, queries = probe_queries(client, 100)
+    assert (statuses, queries) == ([200] * 100, 1)
+    clock[0] += READINESS_CACHE_SECONDS - 0.01
+    assert probe_queries(client, 100) == ([200] * 100, 0)
+    clock[0] += 0.01
+    assert probe_queries(client, 100) == ([200] * 100, 1)
+    record_property("probes", 100)
+    record_property("queries", queries)
+
+
+@pytest.mark.django_db
+def test_readyz_sees_a_database_failure_within_the_cache_period(
+    client, clock, monkeypatch
+):
+    assert client.get("/readyz").status_code == 200
+    monkeypatch.setattr("core.health.database_error", lambda: "database unavailable")
+    assert client.get("/readyz").status_code == 200  # the last answer, still fresh
+    clock[0] += READINESS_CACHE_SECONDS
+    assert client.get("/readyz").status_code == 503
+    monkeypatch.undo()
+    monkeypatch.setattr("core.health.monotonic", lambda: clock[0])
+    clock[0] += READINESS_CACHE_SECONDS
+    assert client.get("/readyz").status_code == 200
 
 
 # A stopped database must cost a request no more than this, never a hang.
@@ -144,6 +191,8 @@ def test_service_resumes_without_a_restart_when_the_database_is_back(
 ):
     with database_stopped(postgres_server):
         assert live.request("GET", "/readyz")[0] == 503
+    # The 503 would be answered for up to READINESS_CACHE_SECONDS more.
+    health.reset()
     statuses = []
     for _ in range(RECOVERY_ROUNDS):
         cache.clear()  # so that authentication reads the user from PostgreSQL
