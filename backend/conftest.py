@@ -191,6 +191,27 @@ def dead_redis(settings):
     }
 
 
+@pytest.fixture
+def statement_timeout():
+    """
+    Return a function that sets the statement timeout, in milliseconds, of
+    every database connection opened from then on, as DB_STATEMENT_TIMEOUT
+    does in seconds; the test's own connections are closed to take it.
+    """
+    from django.db import connections
+
+    options = connections.settings["default"]["OPTIONS"]
+    original = options.get("options")
+
+    def set_timeout(milliseconds: int) -> None:
+        options["options"] = f"-c statement_timeout={milliseconds}"
+        connections.close_all()
+
+    yield set_timeout
+    options["options"] = original
+    connections.close_all()
+
+
 @dataclass
 class Result:
     returncode: int

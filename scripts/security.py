@@ -250,6 +250,17 @@ CHECKS: list[Check] = [
         ),
     ),
     Check(
+        "DB: a statement past DB_STATEMENT_TIMEOUT is cancelled",
+        (
+            f"{ERRORS}::test_a_statement_past_the_timeout_is_cancelled_with_a_json_503",
+            f"{SETTINGS}::test_connections_carry_the_default_statement_timeout",
+        ),
+        lambda results: (
+            f"pg_sleep(2) at {prop('timeout_ms', results)} ms: JSON 503 "
+            "database_timeout; default 15 s"
+        ),
+    ),
+    Check(
         "server: SIGTERM lets the in-flight request finish",
         (f"{SERVER}::test_sigterm_lets_an_in_flight_request_finish",),
         lambda results: f"200, exit 0 in {seconds('exit_seconds')(results)}",

@@ -126,6 +126,7 @@ TEMPLATES = [
     },
 ]
 
+_statement_timeout = env.integer("DB_STATEMENT_TIMEOUT", default=15)
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
@@ -142,7 +143,11 @@ DATABASES = {
         # A connection the server dropped (a restart) is replaced, not reused.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=3, minimum=1)
+            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=3, minimum=1),
+            # PostgreSQL cancels a statement that runs longer (0: never), so one
+            # slow query cannot hold a worker's thread for ever; the request
+            # gets a JSON 503 (core.exceptions). migrate_locked lifts it.
+            "options": f"-c statement_timeout={1000 * _statement_timeout}",
         },
     }
 }

@@ -14,7 +14,8 @@ Every error body under /api/ is one of two shapes, whatever raised it:
   two strings. DRF's own errors (401, 403, 404, 405, 415, 429, a malformed
   body's 400), Simple JWT's, an oversized body (413), an APIException built
   with a list or a dict (its messages are joined into one detail), PostgreSQL
-  or Redis unavailable or the password checks busy (503, with Retry-After),
+  or Redis unavailable, a query past DB_STATEMENT_TIMEOUT or the password
+  checks busy (503, with Retry-After),
   and anything unexpected (500, which tells nothing).
 
 A client tells them apart by the values: field errors are lists (or objects),
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import structlog
+from psycopg.errors import QueryCanceled
 from redis.exceptions import RedisError
 
 from django.core.exceptions import RequestDataTooBig
@@ -57,6 +59,11 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "Service temporarily unavailable, try again shortly."
     default_code = "service_unavailable"
+
+
+class DatabaseTimeout(ServiceUnavailable):
+    default_detail = "The database took too long to answer, try again shortly."
+    default_code = "database_timeout"
 
 
 def _messages(detail: Any) -> Iterator[Any]:
@@ -93,6 +100,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, RequestDataTooBig):
         exc = RequestTooLarge()
+    elif isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        # DB_STATEMENT_TIMEOUT ran out: PostgreSQL cancelled the statement.
+        logger.warning("database statement cancelled", error="QueryCanceled")
+        metrics.count_backing_service_error(exc)
+        exc = DatabaseTimeout()
     elif isinstance(exc, OperationalError | InterfaceError | RedisError):
         logger.warning("backing service unavailable", error=type(exc).__name__)
         metrics.count_backing_service_error(exc)

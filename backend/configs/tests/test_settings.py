@@ -188,6 +188,11 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
             "KEEL_PASSWORD_CHECKS_PER_WORKER must be a whole number of at least 1",
         ),
         (
+            "DB_STATEMENT_TIMEOUT",
+            "15s",
+            "DB_STATEMENT_TIMEOUT must be a whole number of at least 0",
+        ),
+        (
             "KEEL_AUTH_CACHE_SECONDS",
             "301",
             "KEEL_AUTH_CACHE_SECONDS must be a whole number of at least 0 and at "
@@ -395,3 +400,23 @@ def test_environment_wins_over_env_file(prod_env, tmp_path):
     assert loaded["DATABASES"]["default"]["NAME"] == "from_environment"
     assert loaded["TIME_ZONE"] == "Europe/Paris"
     assert loaded["KEEL"]["DB_ENV_FILE"] == tmp_path / "db.env"
+
+
+@pytest.mark.parametrize(
+    ("value", "milliseconds"), [("", 15000), ("2", 2000), ("0", 0)]
+)
+def test_statement_timeout_is_passed_to_postgresql_in_milliseconds(
+    prod_env, value, milliseconds
+):
+    prod_env["DB_STATEMENT_TIMEOUT"] = value
+    options = load_settings(prod_env)["DATABASES"]["default"]["OPTIONS"]
+    assert options["options"] == f"-c statement_timeout={milliseconds}"
+
+
+@pytest.mark.django_db
+def test_connections_carry_the_default_statement_timeout():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("15s",)

@@ -99,7 +99,13 @@ def lock_is_free():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migrate_locked_waits_for_a_migration_in_progress():
+@pytest.mark.parametrize("timeout_ms", [None, 50], ids=["default", "short timeout"])
+def test_migrate_locked_waits_for_a_migration_in_progress(
+    statement_timeout, timeout_ms
+):
+    # Waiting for the lock is one statement; DB_STATEMENT_TIMEOUT must not end it.
+    if timeout_ms is not None:
+        statement_timeout(timeout_ms)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_ID])
     out = io.StringIO()
@@ -119,6 +125,8 @@ def test_migrate_locked_waits_for_a_migration_in_progress():
         assert advisory_lock_waiters() == 1
         assert replica.is_alive()
         assert "No migrations to apply" not in out.getvalue()
+        # Longer than the short timeout, so that it would have run out.
+        time.sleep(0.2)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_ID])

@@ -133,6 +133,20 @@ def test_json_nested_past_the_recursion_limit_is_400_not_500(client, record_prop
     record_property("deepest", max(NESTING_DEPTHS))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_past_the_timeout_is_cancelled_with_a_json_503(
+    client, statement_timeout, record_property
+):
+    statement_timeout(200)
+    response = client.get("/api/test/slow-query/")
+    assert_json_error(response, 503)
+    assert response.json()["code"] == "database_timeout"
+    assert response["Retry-After"] == "5"
+    # The connection stays usable for the next request.
+    assert client.get("/readyz").status_code == 200
+    record_property("timeout_ms", 200)
+
+
 def test_unknown_method_is_json_405(client):
     response = client.generic("BREW", ECHO)
     assert_json_error(response, 405)

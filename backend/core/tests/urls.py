@@ -8,7 +8,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import include, path
 from rest_framework import exceptions, serializers
@@ -58,6 +58,17 @@ class DatabaseDownApi(APIView):
 
     def get(self, request: Request) -> Response:
         raise OperationalError("connection refused")
+
+
+class SlowQueryApi(APIView):
+    """Run a statement of two seconds, longer than the tests' timeout."""
+
+    permission_classes = [AllowAny]
+
+    def get(self, request: Request) -> Response:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(2)")
+        return Response({"ok": True})
 
 
 class OnePerMinute(AnonRateThrottle):
@@ -116,6 +127,7 @@ urlpatterns = [
     path("api/test/echo/", EchoApi.as_view()),
     path("api/test/broken/", BrokenApi.as_view()),
     path("api/test/database-down/", DatabaseDownApi.as_view()),
+    path("api/test/slow-query/", SlowQueryApi.as_view()),
     path("api/test/throttled/", ThrottledApi.as_view()),
     path("", include("configs.urls")),
 ]

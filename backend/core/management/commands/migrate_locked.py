@@ -38,6 +38,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, database: str, **options: Any) -> None:
         connection = connections[database]
         with connection.cursor() as cursor:
+            # No DB_STATEMENT_TIMEOUT here: the lock is waited for as long as
+            # another replica migrates, and a migration (an index on a big
+            # table) takes what it takes; cancelling one half-way would leave
+            # a non-atomic migration half-applied. It runs once, at start, in
+            # a process of its own, never on a request's path.
+            cursor.execute("SET statement_timeout = 0")
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIGRATION_LOCK_ID])
             (acquired,) = cursor.fetchone()
             if not acquired:
