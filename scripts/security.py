@@ -39,6 +39,7 @@ AUTHENTICATION = "backend/accounts/tests/test_authentication.py"
 THROTTLING = "backend/accounts/tests/test_throttling.py"
 ADMIN_LOGIN = "backend/accounts/tests/test_admin_login.py"
 DEBUG_PAGE = "backend/core/tests/test_debug.py"
+POLICY = "backend/core/tests/test_security_policy.py"
 
 
 @dataclass
@@ -135,6 +136,25 @@ CHECKS: list[Check] = [
         "proxy: unknown Host is 400",
         (f"{SECURITY}::test_unknown_host_is_400",),
         lambda results: "400",
+    ),
+    Check(
+        "CSP: admin and API docs load under the policy",
+        (
+            f"{POLICY}::test_admin_login_page_loads_its_assets_under_the_policy",
+            f"{POLICY}::test_api_docs_page_loads_its_assets_and_script_under_the_policy",
+            f"{POLICY}::test_signed_in_admin_pages_run_under_the_policy",
+            f"{POLICY}::test_the_policy_runs_no_inline_script_and_allows_no_other_origin",
+        ),
+        lambda results: (
+            f"admin login {prop('admin_login_assets', results)} assets, docs "
+            f"{prop('docs_assets', results)}, {len(results) - 3} more pages: all "
+            "allowed, script-src 'self' only"
+        ),
+    ),
+    Check(
+        "Permissions-Policy on every response",
+        (f"{POLICY}::test_every_response_carries_the_permissions_policy",),
+        lambda results: f"{len(results)} kinds of response (JSON, probe, HTML)",
     ),
     Check(
         "CORS: allowlisted origin answered",

@@ -71,6 +71,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Permissions-Policy on every response, and Content-Security-Policy on
+    # every HTML page (the admin, the API docs): outermost, so that the probes
+    # and the static files get it too.
+    "core.middleware.SecurityPolicyMiddleware",
     # Probes first: answered before anything that costs, and not logged.
     "core.middleware.ProbeMiddleware",
     "core.middleware.RequestLogMiddleware",

@@ -176,7 +176,8 @@ def test_metrics_without_a_token_refuse_to_start_naming_it(monkeypatch):
 
 def test_metrics_on_puts_the_middleware_after_the_request_log(monkeypatch):
     loaded = load_settings(monkeypatch, KEEL_METRICS="1", KEEL_METRICS_TOKEN=TOKEN)
-    assert loaded["MIDDLEWARE"][:3] == [
+    assert loaded["MIDDLEWARE"][:4] == [
+        "core.middleware.SecurityPolicyMiddleware",
         "core.middleware.ProbeMiddleware",
         "core.middleware.RequestLogMiddleware",
         "core.metrics.MetricsMiddleware",
