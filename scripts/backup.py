@@ -18,11 +18,13 @@ Two ways to reach the database (``--via``, default ``auto``):
   POSTGRES_USER over the local socket), so the host needs no PostgreSQL client.
 - ``host``: the host's pg_dump and pg_restore against DB_NAME, DB_USER,
   DB_PASSWORD, DB_HOST and DB_PORT, from the environment over backend/.env (or
-  the file KEEL_ENV_FILE names), as the settings read them. The password is
-  handed over in PGPASSWORD, never on a command line.
+  the file KEEL_ENV_FILE names), as the settings read them, DB_PASSWORD_FILE
+  included. The password is handed over in PGPASSWORD, never on a command
+  line.
 
 ``auto`` is ``compose`` when the stack's ``db`` container runs, else ``host``.
-Standard library, python-dotenv and core.backups (no Django).
+Standard library, python-dotenv, core.backups and configs.secret_files (no
+Django).
 """
 
 import argparse
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The format, the checksums, pruning and pg_dump itself are core.backups', which
 # the worker's daily backup job runs too.
 sys.path.insert(0, str(ROOT / "backend"))
+from configs.secret_files import read_secret_files  # noqa: E402
 from core.backups import (  # noqa: E402
     DEFAULT_KEEP,
     NAME,
@@ -75,6 +78,9 @@ def host_from_environment() -> Host:
             {key: value or "" for key, value in dotenv_values(env_file).items()}
         )
     values.update(os.environ)
+    values, problems = read_secret_files(values, ("DB_PASSWORD",))
+    if problems:
+        raise BackupError(" ".join(problems))
     missing = [
         name for name in ("DB_NAME", "DB_USER", "DB_HOST") if not values.get(name)
     ]

@@ -29,6 +29,7 @@ SECURITY = "backend/configs/tests/test_security.py"
 SERVER = "backend/configs/tests/test_server.py"
 LOAD = "backend/configs/tests/test_load.py"
 SETTINGS = "backend/configs/tests/test_settings.py"
+ENV = "backend/configs/tests/test_env.py"
 HEALTH = "backend/core/tests/test_health.py"
 FUZZ = "backend/api/tests/test_fuzz.py"
 MAKE_APP = "backend/configs/tests/test_make_app.py"
@@ -118,6 +119,20 @@ CHECKS: list[Check] = [
             f"{SETTINGS}::test_jwt_signing_key_shorter_than_32_bytes_refuses_start",
         ),
         count("weak keys refused"),
+    ),
+    Check(
+        "deploy: every secret from NAME_FILE, never shown",
+        (
+            f"{SETTINGS}::test_each_secret_is_read_from_name_file",
+            f"{SETTINGS}::test_every_secret_settings_read_may_come_from_a_file",
+            f"{SETTINGS}::test_a_missing_secret_file_refuses_start_naming_it",
+            f"{ENV}::test_a_secret_set_both_ways_is_refused_without_showing_it",
+            f"{ENV}::test_an_unreadable_secret_file_is_a_problem_naming_the_variable",
+        ),
+        lambda results: (
+            f"{sum('test_each_secret' in r.nodeid for r in results)} secrets read "
+            "from files; both set, missing, unreadable, empty refused"
+        ),
     ),
     Check(
         "proxy: security headers over HTTPS",

@@ -22,6 +22,16 @@ from django.core.checks.security.base import (
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import validate_email
 
+from configs.secret_files import SECRETS, read_secret_files
+
+__all__ = [
+    "SECRETS",
+    "ConfigurationError",
+    "Env",
+    "read_environment",
+    "read_secret_files",
+]
+
 # DRF's rate syntax: a count per second, minute, hour or day, e.g. 5/min.
 RATE_PATTERN = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 
@@ -74,8 +84,7 @@ class Env:
     """Read and validate variables from one mapping, collecting problems."""
 
     def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = values
-        self.problems: list[str] = []
+        self._values, self.problems = read_secret_files(values)
 
     def _raw(self, name: str) -> str:
         return self._values.get(name, "").strip()

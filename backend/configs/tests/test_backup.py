@@ -272,3 +272,16 @@ def test_the_kube_cronjob_runs_the_same_script_as_the_quadlet_timer():
     assert "ExecStart=/bin/sh /etc/keel/backup.sh /var/lib/keel/backups " in service
     assert "podman exec keel-db " in service
     assert "OnCalendar=daily" in (DEPLOY / "quadlet" / "keel-backup.timer").read_text()
+
+
+def test_host_mode_reads_the_password_from_db_password_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("KEEL_ENV_FILE", "")
+    for name, value in {"DB_NAME": "keel", "DB_USER": "keel", "DB_HOST": "db"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DB_PASSWORD", raising=False)
+    (tmp_path / "password").write_text("from a secret\n")
+    monkeypatch.setenv("DB_PASSWORD_FILE", str(tmp_path / "password"))
+    assert backup.host_from_environment()._env()["PGPASSWORD"] == "from a secret"
+    monkeypatch.setenv("DB_PASSWORD_FILE", str(tmp_path / "absent"))
+    with pytest.raises(backup.BackupError, match="DB_PASSWORD_FILE is"):
+        backup.host_from_environment()

@@ -2,7 +2,13 @@
 
 import pytest
 
-from configs.env import ConfigurationError, Env, read_environment
+from configs.env import (
+    SECRETS,
+    ConfigurationError,
+    Env,
+    read_environment,
+    read_secret_files,
+)
 
 
 def test_read_environment_overlays_the_file_with_the_environment(tmp_path):
@@ -126,3 +132,67 @@ def test_raise_for_problems_lists_every_problem_in_one_error():
         "keel cannot start, fix the environment:\n"
         "  - A is not set.\n  - B is wrong.\n  - C must be set when D is on."
     )
+
+
+def test_a_secret_file_is_read_with_one_trailing_newline_dropped(tmp_path):
+    secret = tmp_path / "db_password"
+    secret.write_text("pass word \n\n")
+    values, problems = read_secret_files({"DB_PASSWORD_FILE": str(secret)})
+    assert values["DB_PASSWORD"] == "pass word \n"
+    assert problems == []
+    secret.write_text("crlf\r\n")
+    assert read_secret_files({"DB_PASSWORD_FILE": str(secret)})[0]["DB_PASSWORD"] == (
+        "crlf"
+    )
+
+
+def test_env_reads_every_secret_from_its_file(tmp_path):
+    environment = {}
+    for name in SECRETS:
+        (tmp_path / name).write_text(f"{name.lower()}-value\n")
+        environment[f"{name}_FILE"] = str(tmp_path / name)
+    env = Env(environment)
+    assert {name: env.text(name) for name in SECRETS} == {
+        name: f"{name.lower()}-value" for name in SECRETS
+    }
+    assert env.problems == []
+
+
+def test_a_variable_that_is_no_secret_is_not_read_from_a_file(tmp_path):
+    (tmp_path / "hosts").write_text("example.com")
+    env = Env({"DJANGO_ALLOWED_HOSTS_FILE": str(tmp_path / "hosts")})
+    assert env.csv("DJANGO_ALLOWED_HOSTS") == []
+
+
+def test_a_secret_set_both_ways_is_refused_without_showing_it(tmp_path):
+    (tmp_path / "key").write_text("from-the-file")
+    env = Env(
+        {
+            "JWT_SIGNING_KEY": "from-the-env",
+            "JWT_SIGNING_KEY_FILE": str(tmp_path / "key"),
+        }
+    )
+    [problem] = env.problems
+    assert problem.startswith("JWT_SIGNING_KEY and JWT_SIGNING_KEY_FILE are both set")
+    assert "from-the" not in problem
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: None, "No such file or directory"),
+        (lambda path: path.mkdir(), "Is a directory"),
+        (lambda path: path.write_bytes(b"\xff\xfe"), "not UTF-8 text"),
+        (lambda path: path.write_text("\n"), "which is empty"),
+    ],
+    ids=["missing", "a directory", "not text", "empty"],
+)
+def test_an_unreadable_secret_file_is_a_problem_naming_the_variable(
+    tmp_path, make, reason
+):
+    path = tmp_path / "secret"
+    make(path)
+    env = Env({"DB_PASSWORD_FILE": str(path)})
+    [problem] = env.problems
+    assert problem.startswith(f"DB_PASSWORD_FILE is {str(path)!r}")
+    assert reason in problem

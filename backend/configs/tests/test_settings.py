@@ -3,6 +3,9 @@ Start-up behaviour of settings: their rules, loaded in-process from a crafted
 environment, and a few smoke tests of each entry point in a subprocess.
 """
 
+import re
+from pathlib import Path
+
 import pytest
 
 from configs.env import ConfigurationError
@@ -420,3 +423,61 @@ def test_connections_carry_the_default_statement_timeout():
     with connection.cursor() as cursor:
         cursor.execute("SHOW statement_timeout")
         assert cursor.fetchone() == ("15s",)
+
+
+# Where settings put each secret, so that reading it from a file is checked end
+# to end; SECRETS and this must name the same variables.
+SECRET_SETTINGS = {
+    "DJANGO_SECRET_KEY": lambda s: s["SECRET_KEY"],
+    "JWT_SIGNING_KEY": lambda s: s["SIMPLE_JWT"]["SIGNING_KEY"],
+    "DB_PASSWORD": lambda s: s["DATABASES"]["default"]["PASSWORD"],
+    "EMAIL_HOST_PASSWORD": lambda s: s["EMAIL_HOST_PASSWORD"],
+    "REDIS_URL": lambda s: s["REDIS_URL"],
+    "SENTRY_DSN": lambda s: s["KEEL"]["SENTRY"]["DSN"],
+    "KEEL_METRICS_TOKEN": lambda s: s["KEEL"]["METRICS_TOKEN"],
+    "DJANGO_SUPERUSER_PASSWORD": lambda s: s["KEEL"]["SUPERUSER"]["PASSWORD"],
+    "MONGO_URL": lambda s: s["KEEL"]["MONGO_URL"],
+}
+
+
+def test_every_secret_settings_read_may_come_from_a_file():
+    from configs.env import SECRETS
+
+    assert set(SECRET_SETTINGS) == set(SECRETS)
+    source = (Path(__file__).parents[1] / "settings.py").read_text()
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z0-9_]+)"', source))
+    secret_looking = {
+        name
+        for name in read
+        if re.search(r"PASSWORD$|SECRET|TOKEN$|DSN$|SIGNING_KEY$|_URL$", name)
+        and name != "KEEL_FRONTEND_URL"  # a public address
+    }
+    assert "DB_PASSWORD" in secret_looking  # the pattern finds secrets at all
+    assert secret_looking <= set(SECRETS)
+
+
+SAMPLE_SECRETS = {
+    "DB_PASSWORD": "a database password",
+    "EMAIL_HOST_PASSWORD": "a mail password",
+    "REDIS_URL": "redis://:a-redis-password@redis:6379/0",
+    "SENTRY_DSN": "https://a-public-key@o1.ingest.sentry.io/1",
+    "KEEL_METRICS_TOKEN": "m" * 40,
+    "DJANGO_SUPERUSER_PASSWORD": "a superuser password",
+    "MONGO_URL": "mongodb://keel:a-mongo-password@mongo/keel",
+}
+
+
+@pytest.mark.parametrize("name", SECRET_SETTINGS)
+def test_each_secret_is_read_from_name_file(prod_env, tmp_path, name):
+    value = prod_env.pop(name, "") or SAMPLE_SECRETS[name]
+    (tmp_path / name).write_text(value + "\n")
+    prod_env[f"{name}_FILE"] = str(tmp_path / name)
+    assert SECRET_SETTINGS[name](load_settings(prod_env)) == value
+
+
+def test_a_missing_secret_file_refuses_start_naming_it(prod_env, tmp_path):
+    secret = prod_env.pop("DJANGO_SECRET_KEY")
+    prod_env["DJANGO_SECRET_KEY_FILE"] = str(tmp_path / "absent")
+    text = problem_text(prod_env)
+    assert "DJANGO_SECRET_KEY_FILE is" in text and "cannot be read" in text
+    assert secret not in text
