@@ -15,6 +15,7 @@ kind has its own key salt, so that one kind's token is never another's.
 """
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -64,7 +65,7 @@ def _is_integer(value: object, minimum: int, maximum: int) -> bool:
 
 def malformed_claim(payload: dict[str, Any]) -> str | None:
     """Return the name of the first claim keel would not have written, or None."""
-    checks = {
+    checks: dict[str, Callable[[object], bool]] = {
         api_settings.USER_ID_CLAIM: _is_user_id,
         "exp": lambda v: _is_integer(v, 0, MAX_EPOCH),
         "iat": lambda v: _is_integer(v, 0, MAX_EPOCH),
@@ -73,7 +74,7 @@ def malformed_claim(payload: dict[str, Any]) -> str | None:
     }
     for claim, valid in checks.items():
         if claim not in payload or not valid(payload[claim]):
-            return claim
+            return str(claim)
     return None
 
 
@@ -95,7 +96,8 @@ class AccessToken(StrictClaimsMixin, simplejwt.AccessToken):
     pass
 
 
-class RefreshToken(StrictClaimsMixin, simplejwt.RefreshToken):
+# Simple JWT's own RefreshToken has the same clash of for_user's types.
+class RefreshToken(StrictClaimsMixin, simplejwt.RefreshToken):  # type: ignore[misc]
     # The access token a refresh token makes is keel's too.
     access_token_class = AccessToken
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.regex_helper import _lazy_re_compile
-from django.views.debug import SafeExceptionReporterFilter
+from django.views import debug
 
 # scheme://userinfo@ : everything between the scheme and the last @ before the
 # host, so that an @ inside an unescaped password is masked too.
@@ -35,7 +35,7 @@ CREDENTIAL_PARAMETER = re.compile(
 )
 
 
-class SafeExceptionReporterFilter(SafeExceptionReporterFilter):
+class SafeExceptionReporterFilter(debug.SafeExceptionReporterFilter):
     hidden_settings = _lazy_re_compile(
         "API|AUTH|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|DSN|CREDENTIAL",
         flags=re.IGNORECASE,

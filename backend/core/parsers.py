@@ -7,6 +7,7 @@ allows from where the parser runs (about 950 levels inside a view). DRF catches
 only ValueError, so such a body was a 500; here it is a malformed body's 400.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.exceptions import ParseError
@@ -18,7 +19,7 @@ class JSONParser(DRFJSONParser):
         self,
         stream: Any,
         media_type: str | None = None,
-        parser_context: dict[str, Any] | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)

@@ -1,5 +1,7 @@
 """The debug error page (DEBUG on) shows no credential, whatever its name."""
 
+from typing import Any
+
 import pytest
 
 from django.test import Client
@@ -43,7 +45,9 @@ def debug_page(settings):
     }
     # A development server (runserver, wsgiref) puts the process's environment
     # in request.META, so the page lists it there.
-    environment = {name: url for name, (url, _shown) in CREDENTIAL_URLS.items()}
+    environment: dict[str, Any] = {
+        name: url for name, (url, _shown) in CREDENTIAL_URLS.items()
+    }
     client = Client(raise_request_exception=False)
     response = client.get("/test/broken-page/", **environment)
     assert response.status_code == 500

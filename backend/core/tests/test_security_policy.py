@@ -19,12 +19,8 @@ from core.middleware import PERMISSIONS_POLICY
 pytestmark = pytest.mark.django_db
 
 # The element and attribute that load each kind of resource, and its directive.
-LOADS = {
-    ("script", "src"): "script-src",
-    ("img", "src"): "img-src",
-    ("iframe", "src"): "frame-src",
-    ("link", "href"): None,  # by rel: a stylesheet is style-src, an icon img-src
-}
+# A <link> is by its rel: a stylesheet is style-src, an icon img-src.
+LOADS = {"script": "script-src", "img": "img-src", "iframe": "frame-src"}
 # Script types a browser does not run (data blocks), which no policy governs.
 DATA_BLOCK_TYPES = {"application/json", "text/template"}
 
@@ -50,8 +46,8 @@ class Resources(HTMLParser):
             directive = "style-src" if "stylesheet" in rel else "img-src"
             if "stylesheet" in rel or "icon" in rel:
                 self.loads.append((directive, attributes["href"]))
-        elif (tag, "src") in LOADS and "src" in attributes:
-            self.loads.append((LOADS[tag, "src"], attributes["src"]))
+        elif tag in LOADS and "src" in attributes:
+            self.loads.append((LOADS[tag], attributes["src"]))
         elif tag in ("script", "style"):
             self._open = (tag, attributes)
             self._text = []
