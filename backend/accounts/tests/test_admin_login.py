@@ -106,8 +106,8 @@ def test_the_admin_login_form_is_not_a_guess(owner, method, record_property):
 
 @pytest.mark.parametrize(
     "form",
-    [{}, {"username": "root"}, {"password": "guess"}, {"username": "", "password": ""}],
-    ids=["empty", "no password", "no username", "blanks"],
+    [{"username": "root"}, {"username": "", "password": "guess"}],
+    ids=["no password", "a blank username"],
 )
 def test_an_admin_form_without_both_fields_is_not_a_guess(owner, form):
     # Django's form checks a password only when both fields are filled in.

@@ -267,7 +267,9 @@ def user_one(db):
 
 @pytest.fixture
 def honest_claims(user_one):
-    pair = login(APIClient(), "one").json()
+    from accounts.services import token_pair_for
+
+    pair = token_pair_for(user_one)
     return {"access": claims(pair["access"]), "refresh": claims(pair["refresh"])}
 
 
