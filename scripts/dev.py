@@ -7,7 +7,7 @@ itself from the server binaries on this machine, the way the test suite does
 checkout (ignored by git), so that it survives restarts. With DB_HOST set it
 uses that server and starts nothing.
 
-    python scripts/dev.py run [--server runserver|serve]   migrate, then serve
+    python scripts/dev.py run [--server runserver|serve] [--noreload]   migrate, serve
     python scripts/dev.py manage ARGS...    manage.py against the same database
     python scripts/dev.py psql              psql to it
     python scripts/dev.py exec COMMAND...   COMMAND with that database's DB_* set
@@ -236,7 +236,7 @@ def _tee(source: IO[bytes], log: IO[bytes]) -> None:
         log.flush()
 
 
-def children(server: str, host: str, port: int) -> list[Child]:
+def children(server: str, host: str, port: int, *, reload: bool = True) -> list[Child]:
     """
     Return the processes ``run`` starts beside the database.
 
@@ -257,7 +257,8 @@ def children(server: str, host: str, port: int) -> list[Child]:
             ],
         )
     else:
-        web = Child("web", [sys.executable, "manage.py", "runserver", f"{host}:{port}"])
+        runserver = [sys.executable, "manage.py", "runserver", f"{host}:{port}"]
+        web = Child("web", runserver if reload else [*runserver, "--noreload"])
     # The task-queue worker (mail, periodic jobs), on the same database; its
     # in-flight jobs get less than STOP_SECONDS to finish on SIGTERM.
     worker = Child(
@@ -310,7 +311,7 @@ def run(arguments: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGTERM, _raise_stop)
     db: Database | None = None
-    processes = children(arguments.server, host, port)
+    processes = children(arguments.server, host, port, reload=not arguments.noreload)
     started = time.monotonic()
     stack = contextlib.ExitStack()
     try:
@@ -462,6 +463,11 @@ def parser() -> argparse.ArgumentParser:
     )
     run_parser.add_argument("--host", help="default KEEL_HOST or 127.0.0.1")
     run_parser.add_argument("--port", type=int, help="default KEEL_PORT or 8000")
+    run_parser.add_argument(
+        "--noreload",
+        action="store_true",
+        help="runserver without its autoreloader (one process, no file polling)",
+    )
     run_parser.set_defaults(handler=run)
     for name, handler in (
         ("manage", manage_command),
