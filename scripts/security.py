@@ -41,6 +41,7 @@ THROTTLING = "backend/accounts/tests/test_throttling.py"
 ADMIN_LOGIN = "backend/accounts/tests/test_admin_login.py"
 DEBUG_PAGE = "backend/core/tests/test_debug.py"
 POLICY = "backend/core/tests/test_security_policy.py"
+UNIQUE_USERS = "backend/accounts/tests/test_unique_users.py"
 
 
 @dataclass
@@ -233,6 +234,20 @@ CHECKS: list[Check] = [
         lambda results: (
             f"{prop('variables', results)} credential URLs in settings, META and "
             f"locals: the secret shown {prop('shown', results)} times"
+        ),
+    ),
+    Check(
+        "accounts: one name, one address, any spelling",
+        (
+            f"{UNIQUE_USERS}::test_registration_refuses_a_username_taken_in_another_spelling",
+            f"{UNIQUE_USERS}::test_registration_refuses_an_address_taken_in_another_case",
+            f"{UNIQUE_USERS}::test_registration_refuses_a_username_that_mixes_scripts",
+            f"{UNIQUE_USERS}::test_a_race_lost_at_the_insert_is_a_field_error_not_a_500",
+            f"{UNIQUE_USERS}::test_the_database_refuses_case_variants_and_non_nfkc_names",
+        ),
+        lambda results: (
+            f"{len(results) - 1} spellings refused with a 400 field error, "
+            f"{prop('refused_by_database', results)} by PostgreSQL itself"
         ),
     ),
     Check(

@@ -105,7 +105,7 @@ def users_for_email(*, email: str) -> list[User]:
     """
     Return the active users with this address, in any case.
 
-    The address is not unique, so every account that has it is returned, as
-    Django's own password reset does.
+    An address belongs to one account at most (a unique index on lower(email));
+    a list, as Django's own password reset has it.
     """
     return list(User.objects.filter(email__iexact=email, is_active=True))

@@ -8,7 +8,7 @@ A service that sends mail defers the job in the transaction of its change
 exactly when the change committed.
 """
 
-from typing import Any, TypedDict
+from typing import Any, NoReturn, TypedDict
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -32,7 +32,12 @@ from rest_framework_simplejwt.token_blacklist.models import (
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import tasks
-from accounts.models import User
+from accounts.models import (
+    EMAIL_TAKEN,
+    UNIQUE_CONSTRAINT_FIELDS,
+    USERNAME_TAKEN,
+    User,
+)
 from accounts.selectors import user_for_token
 from accounts.tokens import (
     RefreshToken,
@@ -160,11 +165,25 @@ def user_register(*, username: str, email: str, password: str) -> User:
             user.save()
             tasks.send_email_verification.defer(user_id=user.pk)
     except IntegrityError as error:
-        # Another request took the username between the check and the insert.
-        raise ValidationError(
-            {"username": User._meta.get_field("username").error_messages["unique"]}
-        ) from error
+        # Another request took the username or the address between the check
+        # and the insert.
+        _raise_taken(error)
     return user
+
+
+def _raise_taken(error: IntegrityError) -> NoReturn:
+    """Raise the field error for the unique constraint error broke, else error."""
+    diag = getattr(error.__cause__, "diag", None)
+    field = UNIQUE_CONSTRAINT_FIELDS.get(getattr(diag, "constraint_name", None) or "")
+    if field is None:
+        raise error
+    raise ValidationError(
+        {field: EMAIL_TAKEN if field == "email" else USERNAME_TAKEN}
+    ) from error
+
+
+def _email_taken(*, user: User, email: str) -> bool:
+    return User.objects.filter(email__iexact=email).exclude(pk=user.pk).exists()
 
 
 def user_update(*, user: User, data: dict[str, Any]) -> User:
@@ -184,6 +203,9 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         changed[changed.index("email")] = "pending_email"
         new_email = User.objects.normalize_email(data["email"])
         user.pending_email = "" if new_email == user.email else new_email
+        if user.pending_email and _email_taken(user=user, email=new_email):
+            # Said to a signed-in user only, and checked again at the change.
+            raise ValidationError({"email": EMAIL_TAKEN})
     if not changed:
         return user
     try:
@@ -265,10 +287,17 @@ def email_verification_resend(*, email: str) -> None:
 def user_confirm_email_change(*, uid: str, token: str) -> None:
     """Make the pending address of the user uid names theirs, now verified."""
     user = _user_for_link(uid=uid, token=token, tokens=email_change_tokens)
+    # Another account may have taken the address since it was asked for.
+    if _email_taken(user=user, email=user.pending_email):
+        raise ValidationError({"email": EMAIL_TAKEN})
     user.email = user.pending_email
     user.pending_email = ""
     user.email_verified = True
-    user.save(update_fields=["email", "pending_email", "email_verified"])
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "pending_email", "email_verified"])
+    except IntegrityError as error:
+        _raise_taken(error)
 
 
 def user_change_password(*, user: User, old_password: str, new_password: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
 
@@ -29,8 +29,12 @@ class Command(BaseCommand):
         if not username:
             return
         user_model = get_user_model()
+        # The name as the user model stores it (NFKC), and found in any case, as
+        # the model's unique constraint compares it.
+        username = user_model.normalize_username(username)
         lookup = {user_model.USERNAME_FIELD: username}
-        if user_model._default_manager.filter(**lookup).exists():
+        exists = {f"{user_model.USERNAME_FIELD}__iexact": username}
+        if user_model._default_manager.filter(**exists).exists():
             self.stdout.write(f"ensure_superuser: {username} exists, left as it is.")
             return
         try:
@@ -41,7 +45,13 @@ class Command(BaseCommand):
                     password=wanted["PASSWORD"],
                     **lookup,
                 )
-        except IntegrityError:
+        except IntegrityError as error:
+            if not user_model._default_manager.filter(**exists).exists():
+                # Not the race above: another user has DJANGO_SUPERUSER_EMAIL.
+                raise CommandError(
+                    f"ensure_superuser: cannot create {username}: another user "
+                    "has the address DJANGO_SUPERUSER_EMAIL names. Set another."
+                ) from error
             self.stdout.write(f"ensure_superuser: {username} exists, left as it is.")
             return
         self.stdout.write(f"ensure_superuser: created the superuser {username}.")
