@@ -163,6 +163,8 @@ def redis_cache(settings, redis_server):
             "KEY_PREFIX": prefix,
         }
     }
+    # As settings choose with REDIS_URL: the throttles count in Redis too.
+    settings.KEEL = {**settings.KEEL, "THROTTLE_COUNTS": "cache"}
     yield client, prefix
     client.close()
 
@@ -189,6 +191,7 @@ def dead_redis(settings):
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    settings.KEEL = {**settings.KEEL, "THROTTLE_COUNTS": "cache"}
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ ADMIN_LOGIN = "backend/accounts/tests/test_admin_login.py"
 DEBUG_PAGE = "backend/core/tests/test_debug.py"
 POLICY = "backend/core/tests/test_security_policy.py"
 UNIQUE_USERS = "backend/accounts/tests/test_unique_users.py"
+COUNTS = "backend/accounts/tests/test_counts.py"
 
 
 @dataclass
@@ -248,6 +249,28 @@ CHECKS: list[Check] = [
         lambda results: (
             f"{len(results) - 1} spellings refused with a 400 field error, "
             f"{prop('refused_by_database', results)} by PostgreSQL itself"
+        ),
+    ),
+    Check(
+        "limits: exact across workers, no Redis",
+        (
+            f"{COUNTS}::test_concurrent_attempts_on_separate_connections_pass_exactly_the_limit",
+        ),
+        lambda results: (
+            f"{prop('allowed', results)} passed (2 workers' threads at once); "
+            f"PostgreSQL upsert {prop('upsert_ms', results)} ms"
+        ),
+    ),
+    Check(
+        "refresh: token chains throttled per user",
+        (
+            f"{THROTTLING}::test_refresh_is_limited_to_30_a_minute_by_default",
+            f"{THROTTLING}::test_refresh_chains_are_throttled_per_user",
+            f"{THROTTLING}::test_a_forged_refresh_token_uses_up_no_ones_allowance",
+        ),
+        lambda results: (
+            f"30/min per user, then 429 (was ~222/s); {prop('blacklisted', results)}"
+            " blacklist rows for 31 tries; forged tokens uncounted"
         ),
     ),
     Check(

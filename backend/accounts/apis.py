@@ -40,6 +40,7 @@ from accounts.services import (
 from accounts.throttles import (
     PasswordGuessIpThrottle,
     PasswordGuessUsernameThrottle,
+    RefreshThrottle,
     RegisterThrottle,
 )
 from accounts.throttles_email import EmailAddressThrottle, EmailIpThrottle
@@ -213,6 +214,8 @@ class TokenObtainApi(RefundGuessOnBadInput, PublicApi):
 
 class TokenRefreshApi(PublicApi):
     """Exchange a refresh token for a new pair; the old refresh token is spent."""
+
+    throttle_classes = (RefreshThrottle,)
 
     @extend_schema(
         summary="Refresh: trade a refresh token for a new pair",

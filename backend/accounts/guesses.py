@@ -7,37 +7,32 @@ input, no free password-check slot) or the right one is refunded here, so
 that only wrong passwords count.
 """
 
-import contextlib
 from typing import cast
 
-from django.core.cache import BaseCache
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-# The request attribute listing the (cache, key) counts it added.
+from accounts.counts import uncount_attempt
+
+# The request attribute listing the keys it was counted under.
 COUNTED_GUESSES = "_keel_counted_password_guesses"
 
 
-def record_guess(request: Request, cache: BaseCache, key: str) -> None:
+def record_guess(request: Request, key: str) -> None:
     """Remember that request was counted under key, so a refund undoes exactly that."""
     counted = getattr(request, COUNTED_GUESSES, None)
     if counted is None:
         counted = []
         setattr(request, COUNTED_GUESSES, counted)
-    counted.append((cache, key))
+    counted.append(key)
 
 
 def refund_password_guess(request: Request) -> None:
     """Uncount what the password-guess throttles counted for request, once."""
-    for cache, key in getattr(request, COUNTED_GUESSES, None) or []:
-        # A ValueError means the count has expired already: nothing to refund.
-        with contextlib.suppress(ValueError):
-            if cache.decr(key) <= 0:
-                # Leave nothing behind: requests that guessed nothing must not
-                # fill a local-memory cache until it evicts the real counts.
-                cache.delete_many([key, f"{key}_opened"])
+    for key in getattr(request, COUNTED_GUESSES, None) or []:
+        uncount_attempt(key=key)
     setattr(request, COUNTED_GUESSES, [])
 
 

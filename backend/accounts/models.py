@@ -97,3 +97,22 @@ def _errors_by_field(error: ValidationError) -> dict[str, list[ValidationError]]
             field = _FIELD_OF_CODE.get(str(message.code), name)
             errors.setdefault(field, []).append(message)
     return errors
+
+
+class ThrottleCount(models.Model):
+    """
+    One throttle's count of attempts under one key, while its period is open.
+
+    Written only by accounts.counts with one atomic upsert per attempt; a closed
+    row is reused by the next attempt or deleted by the periodic prune.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    count = models.PositiveIntegerField()
+    closes_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "accounts_throttle_count"
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

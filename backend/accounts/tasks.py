@@ -1,5 +1,6 @@
 """
-The jobs of accounts: its mail, and the daily flush of expired JWTs.
+The jobs of accounts: its mail, the daily flush of expired JWTs and the prune
+of closed throttle counts.
 
 Each mail job is deferred in the transaction of the change that causes it, so
 it exists exactly when the change committed, and the worker sends it: never
@@ -16,6 +17,7 @@ from procrastinate.contrib.django import app
 from django.conf import settings
 from django.core.management import call_command
 
+from accounts.counts import prune_closed_counts
 from accounts.models import User
 from accounts.selectors import users_for_email
 from accounts.tokens import (
@@ -122,3 +124,13 @@ def send_email_change_notice(*, user_id: int, old_email: str, new_email: str) ->
 def flush_expired_tokens(timestamp: int) -> None:
     """Delete expired refresh tokens from Simple JWT's tables, daily."""
     call_command("flushexpiredtokens")
+
+
+@app.periodic(cron="*/10 * * * *")
+@app.task(
+    name="accounts.prune_throttle_counts",
+    queueing_lock="accounts.prune_throttle_counts",
+)
+def prune_throttle_counts(timestamp: int) -> None:
+    """Delete the throttle counts whose period has ended, every ten minutes."""
+    prune_closed_counts()

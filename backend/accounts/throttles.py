@@ -1,13 +1,17 @@
 """
-Throttles for the endpoints that check a password or create an account.
+Throttles for the endpoints that check a password, create an account or spend
+a refresh token.
 
-All state lives in Django's cache (Redis when REDIS_URL is set), so every worker
-counts against the same limits. The client IP is DRF's ``get_ident``: the
-socket's address unless ``NUM_PROXIES`` (DJANGO_NUM_PROXIES) trusted proxies
-stand in front, so a forged X-Forwarded-For header changes nothing.
+Every count lives where every worker and replica sees it (accounts.counts:
+PostgreSQL, or Redis when REDIS_URL is set), and is taken atomically before
+the request goes on, so a limit holds exactly however many processes serve.
+The client IP is DRF's ``get_ident``: the socket's address unless
+``NUM_PROXIES`` (DJANGO_NUM_PROXIES) trusted proxies stand in front, so a
+forged X-Forwarded-For header changes nothing.
 """
 
 import hashlib
+import time
 import unicodedata
 from typing import cast
 
@@ -15,7 +19,11 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.counts import count_attempt
 from accounts.guesses import record_guess
 
 
@@ -33,56 +41,63 @@ class LiveRateThrottle(SimpleRateThrottle):
         return super().get_rate()
 
 
-class PasswordGuessThrottle(LiveRateThrottle):
+class CountedThrottle(LiveRateThrottle):
     """
-    Limit failed password checks per key to the scope's rate.
+    Count each POST under its key, atomically and before the view runs; let it
+    through while the count is within the scope's rate.
 
-    Each attempt is counted before the password is checked, with an atomic
-    increment, so that parallel guesses cannot all pass before the first failure
-    is recorded; the view refunds the attempt when the password was right, so
-    only failures count (accounts.guesses). The count expires one period after
-    the attempt that opened it.
+    A count opens with the first attempt and closes one period later
+    (accounts.counts). Only a POST counts: an OPTIONS or a GET (405) on these
+    views does nothing, so it must not use up anyone's allowance.
     """
 
-    def key_for(self, request: Request) -> str | None:
+    closes_at: float
+
+    def key_for(self, request: Request, view: APIView) -> str | None:
+        """Return what the count is per (an address, a user...), or None: no limit."""
         raise NotImplementedError
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        ident = self.key_for(request)
+        ident = self.key_for(request, view)
         if ident is None:
             return None
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         if self.rate is None or request.method != "POST":
-            # Only a POST checks a password on these views: an OPTIONS or a GET
-            # (405) guessed nothing, so it must not count towards a lockout.
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.now = self.timer()
-        record_guess(request, self.cache, self.key)
-        if self.cache.add(self.key, 1, self.duration):
-            self.cache.set(f"{self.key}_opened", self.now, self.duration)
-            return True
-        try:
-            count = self.cache.incr(self.key)
-        except ValueError:
-            # The count expired between add() and incr(): this attempt is the first.
-            self.cache.set(self.key, 1, self.duration)
-            count = 1
-        return bool(count <= self.num_requests)
+        self.counted(request, self.key)
+        count, self.closes_at = count_attempt(key=self.key, period=self.duration)
+        return count <= self.num_requests
+
+    def counted(self, request: Request, key: str) -> None:
+        """Called as request is counted under key, before the count is taken."""
 
     def wait(self) -> float:
-        opened = self.cache.get(f"{self.key}_opened", self.now)
-        return float(max(opened + self.duration - self.now, 1))
+        return float(max(self.closes_at - time.time(), 1))
+
+
+class PasswordGuessThrottle(CountedThrottle):
+    """
+    Limit failed password checks per key to the scope's rate.
+
+    Each attempt is counted before the password is checked, so that parallel
+    guesses cannot all pass before the first failure is recorded; the view
+    refunds the attempt when the password was right, so only failures count
+    (accounts.guesses).
+    """
+
+    def counted(self, request: Request, key: str) -> None:
+        record_guess(request, key)
 
 
 class PasswordGuessIpThrottle(PasswordGuessThrottle):
     scope = "login_ip"
 
-    def key_for(self, request: Request) -> str | None:
+    def key_for(self, request: Request, view: APIView) -> str | None:
         ident: str | None = self.get_ident(request)
         return ident
 
@@ -97,7 +112,7 @@ class PasswordGuessUsernameThrottle(PasswordGuessThrottle):
 
     scope = "login_username"
 
-    def key_for(self, request: Request) -> str | None:
+    def key_for(self, request: Request, view: APIView) -> str | None:
         if request.user and request.user.is_authenticated:
             username: object = request.user.get_username()
         else:
@@ -109,7 +124,7 @@ class PasswordGuessUsernameThrottle(PasswordGuessThrottle):
 class AdminPasswordGuessUsernameThrottle(PasswordGuessUsernameThrottle):
     """The same count, keyed on the username of the admin's login form."""
 
-    def key_for(self, request: Request) -> str | None:
+    def key_for(self, request: Request, view: APIView) -> str | None:
         # The form's own field, from Django's request, so that neither DRF's
         # parsers nor its authentication run on the admin's request.
         return username_key(request._request.POST.get("username"))
@@ -123,13 +138,37 @@ def username_key(username: object) -> str | None:
     return hashlib.sha256(normalized.encode()).hexdigest()
 
 
-class RegisterThrottle(LiveRateThrottle):
-    """Limit account creation attempts per client IP."""
+class RegisterThrottle(CountedThrottle):
+    """Limit account creation attempts per client IP, each one counted."""
 
     scope = "register"
 
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
-        return self.cache_format % {
-            "scope": self.scope,
-            "ident": self.get_ident(request),
-        }
+    def key_for(self, request: Request, view: APIView) -> str | None:
+        ident: str | None = self.get_ident(request)
+        return ident
+
+
+class RefreshThrottle(CountedThrottle):
+    """
+    Limit refreshes per user: the user id inside the refresh token.
+
+    Each refresh spends its token and issues the next, writing two rows of
+    Simple JWT's tables, so a client looping on its own chain would fill them.
+    Only a token whose signature verifies is counted, so that no one can use
+    up another user's allowance by forging their id; an invalid token is
+    refused by the view (401) and writes nothing.
+    """
+
+    scope = "refresh"
+
+    def key_for(self, request: Request, view: APIView) -> str | None:
+        data = request.data
+        raw = data.get("refresh") if isinstance(data, dict) else None
+        if not isinstance(raw, str):
+            return None
+        try:
+            token = RefreshToken(raw)  # type: ignore[arg-type]
+        except TokenError:
+            return None
+        user_id = token.get(jwt_settings.USER_ID_CLAIM)
+        return None if user_id is None else str(user_id)

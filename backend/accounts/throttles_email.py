@@ -15,20 +15,17 @@ import unicodedata
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.throttles import LiveRateThrottle
+from accounts.throttles import CountedThrottle
 
 
-class EmailThrottle(LiveRateThrottle):
+class EmailThrottle(CountedThrottle):
     def ident_for(self, request: Request) -> str | None:
         raise NotImplementedError
 
-    def get_cache_key(self, request: Request, view: APIView) -> str | None:
+    def key_for(self, request: Request, view: APIView) -> str | None:
         ident = self.ident_for(request)
-        if ident is None:
-            return None
         # The view's class names the endpoint: reset and resend count apart.
-        purpose = type(view).__name__
-        return self.cache_format % {"scope": f"{self.scope}:{purpose}", "ident": ident}
+        return None if ident is None else f"{type(view).__name__}:{ident}"
 
 
 class EmailIpThrottle(EmailThrottle):

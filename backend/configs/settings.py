@@ -170,8 +170,9 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            # Django's default of 300 entries would let a burst of requests evict
-            # the login throttles' counts; Redis has no such limit.
+            # Per process: the throttles count in PostgreSQL instead
+            # (accounts.counts). Django's default of 300 entries would let a
+            # burst of requests evict what is cached here.
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
@@ -317,6 +318,9 @@ REST_FRAMEWORK = {
             "KEEL_LOGIN_USERNAME_THROTTLE_RATE", default="5/min"
         ),
         "register": env.rate("KEEL_REGISTER_THROTTLE_RATE", default="10/hour"),
+        # Refreshes per user (the id in the refresh token). A client refreshes
+        # once per access token's lifetime; each refresh writes two rows.
+        "refresh": env.rate("KEEL_REFRESH_THROTTLE_RATE", default="30/min"),
         # Requests that send mail to an address someone types in (password
         # reset, verification resend): per client IP, and per address.
         "email_ip": env.rate("KEEL_EMAIL_IP_THROTTLE_RATE", default="10/hour"),
@@ -445,6 +449,9 @@ KEEL: dict[str, Any] = {
     "AUTH_CACHE_SECONDS": env.integer(
         "KEEL_AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 5, maximum=300
     ),
+    # Where the throttles count (accounts.counts): Redis when there is one, else
+    # PostgreSQL, so that every worker and replica counts against one limit.
+    "THROTTLE_COUNTS": "cache" if REDIS_URL else "database",
     # Password checks (login, password change) one worker process runs at once;
     # one more gets 503 at once, so a burst of logins cannot take every thread.
     "PASSWORD_CHECKS_PER_WORKER": env.integer(

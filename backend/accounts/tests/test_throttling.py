@@ -1,7 +1,6 @@
 """Brute-force protection: failed password checks per client IP and username."""
 
 import threading
-from typing import Any
 
 import pytest
 
@@ -10,6 +9,7 @@ from rest_framework.test import APIClient
 from accounts.tests.factories import (
     PASSWORD,
     PASSWORD_CHANGE_URL,
+    REFRESH_URL,
     REGISTER_URL,
     TOKEN_URL,
     login,
@@ -233,9 +233,15 @@ def test_malformed_json_is_not_a_guess(user, api_client):
     assert login(api_client).status_code == 200
 
 
-def test_requests_that_guess_nothing_leave_no_throttle_entries(user, api_client):
+@pytest.mark.parametrize("store", ["database", "cache"])
+def test_requests_that_guess_nothing_leave_no_throttle_entries(
+    user, api_client, settings, store
+):
     from django.core.cache import cache
 
+    from accounts.models import ThrottleCount
+
+    settings.KEEL = {**settings.KEEL, "THROTTLE_COUNTS": store}
     for address in range(50):
         api_client.post(
             TOKEN_URL,
@@ -244,23 +250,27 @@ def test_requests_that_guess_nothing_leave_no_throttle_entries(user, api_client)
             REMOTE_ADDR=f"10.0.0.{address}",
         )
     assert not [key for key in cache._cache if "login" in key]  # type: ignore[attr-defined]
+    assert not ThrottleCount.objects.exists()
 
 
-def test_a_burst_of_other_cache_entries_does_not_evict_the_throttle_counts(
-    user, api_client, settings, prod_env
-):
-    from django.core.cache import cache
-
+def test_counts_are_in_postgresql_without_redis_and_in_redis_with_it(prod_env):
     from testing.settings import load_settings
 
-    # The local cache exactly as settings configure it without REDIS_URL.
-    local: dict[str, Any] = load_settings(prod_env)["CACHES"]["default"]
-    settings.CACHES = {"default": {**local, "LOCATION": "eviction-test"}}
+    assert load_settings(prod_env)["KEEL"]["THROTTLE_COUNTS"] == "database"
+    with_redis = {**prod_env, "REDIS_URL": "redis://redis:6379/0"}
+    assert load_settings(with_redis)["KEEL"]["THROTTLE_COUNTS"] == "cache"
+
+
+def test_failed_logins_are_counted_in_postgresql_without_redis(user, api_client):
+    from accounts.models import ThrottleCount
+
     for _ in range(PER_USERNAME):
         assert fail(api_client).status_code == 401
-    # Other traffic fills the cache: cached users, other clients' counts.
-    cache.set_many({f"other:{number}": number for number in range(5_000)})
-    assert_throttled(fail(api_client))
+    assert sorted(ThrottleCount.objects.values_list("count", flat=True)) == [
+        PER_USERNAME,
+        PER_USERNAME,
+    ]
+    assert_throttled(login(api_client))
 
 
 @pytest.mark.parametrize(
@@ -283,3 +293,60 @@ def test_requests_that_check_no_password_do_not_count_as_guesses(
     api_client.force_authenticate(None)
     assert login(api_client, REMOTE_ADDR="10.0.7.1").status_code == 200
     record_property("requests", PER_IP * 2 + 1)
+
+
+def refresh(token, **extra):
+    return APIClient().post(REFRESH_URL, {"refresh": token}, format="json", **extra)
+
+
+def test_refresh_chains_are_throttled_per_user(
+    user, api_client, rest_framework, settings, record_property
+):
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+    limit = 3
+    rest_framework(
+        DEFAULT_THROTTLE_RATES={
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "refresh": f"{limit}/min",
+        }
+    )
+    make_user("bob")
+    token = login(api_client).json()["refresh"]
+    other = login(api_client, "bob").json()["refresh"]
+    for number in range(limit):
+        # From a new address each time: the count is the user's, not the IP's.
+        response = refresh(token, REMOTE_ADDR=f"10.0.5.{number}")
+        assert response.status_code == 200
+        token = response.json()["refresh"]
+    throttled = refresh(token)
+    assert_throttled(throttled)
+    # Nothing was spent: the token still works once the period ends.
+    assert BlacklistedToken.objects.count() == limit
+    assert refresh(other).status_code == 200  # another user has a count of their own
+    record_property("refreshes", f"{limit} of {limit + 1}")
+
+
+def test_a_forged_refresh_token_uses_up_no_ones_allowance(user, api_client, tokens):
+    forged = tokens["refresh"][:-4] + (
+        "AAAA" if not tokens["refresh"].endswith("AAAA") else "BBBB"
+    )
+    for _ in range(40):
+        assert refresh(forged).status_code == 401
+    assert refresh(tokens["refresh"]).status_code == 200
+
+
+def test_refresh_is_limited_to_30_a_minute_by_default(
+    user, api_client, record_property
+):
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+    token = login(api_client).json()["refresh"]
+    statuses = []
+    for _ in range(31):
+        response = refresh(token)
+        statuses.append(response.status_code)
+        if response.status_code == 200:
+            token = response.json()["refresh"]
+    assert statuses == [200] * 30 + [429]
+    record_property("blacklisted", BlacklistedToken.objects.count())

@@ -44,6 +44,7 @@ HIGH_RATES = {
     "login_ip": "100000/min",
     "login_username": "100000/min",
     "register": "100000/min",
+    "refresh": "100000/min",
     "email_ip": "100000/min",
     "email_address": "100000/min",
 }

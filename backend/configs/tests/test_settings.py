@@ -116,6 +116,7 @@ def test_token_lifetimes_and_throttles_have_safe_defaults(prod_env):
             "login_ip": "10/min",
             "login_username": "5/min",
             "register": "10/hour",
+            "refresh": "30/min",
             "email_ip": "10/hour",
             "email_address": "3/hour",
         },
@@ -132,6 +133,7 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
         KEEL_LOGIN_IP_THROTTLE_RATE="20/hour",
         KEEL_LOGIN_USERNAME_THROTTLE_RATE="3/min",
         KEEL_REGISTER_THROTTLE_RATE="2/day",
+        KEEL_REFRESH_THROTTLE_RATE="7/hour",
         KEEL_EMAIL_IP_THROTTLE_RATE="4/hour",
         KEEL_EMAIL_ADDRESS_THROTTLE_RATE="1/day",
     )
@@ -142,6 +144,7 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
         "login_ip": "20/hour",
         "login_username": "3/min",
         "register": "2/day",
+        "refresh": "7/hour",
         "email_ip": "4/hour",
         "email_address": "1/day",
     }

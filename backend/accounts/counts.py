@@ -1,0 +1,91 @@
+"""
+The throttles' counts, kept where every worker and every replica sees them.
+
+A count is opened by the first attempt under its key and lasts one period from
+then; the attempt that finds it closed opens the next. It lives in PostgreSQL
+unless REDIS_URL is set (``KEEL["THROTTLE_COUNTS"]``), so that no deployment
+shape needs Redis for its limits to be exact; with Redis it lives in Django's
+cache, shared the same way.
+
+In PostgreSQL each key is one row of ``accounts_throttle_count``, counted by a
+single ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: the statement takes
+the row's lock, so concurrent attempts under one key are counted one after
+another and each sees the count it made, however many processes send them.
+Closed rows are deleted by the periodic job accounts.prune_throttle_counts.
+"""
+
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+
+COUNT_SQL = """
+INSERT INTO accounts_throttle_count AS c (key, count, closes_at)
+VALUES (%(key)s, 1, now() + make_interval(secs => %(period)s))
+ON CONFLICT (key) DO UPDATE SET
+    count = CASE WHEN c.closes_at <= now() THEN 1 ELSE c.count + 1 END,
+    closes_at = CASE WHEN c.closes_at <= now()
+        THEN excluded.closes_at ELSE c.closes_at END
+RETURNING count, extract(epoch FROM closes_at)::float8
+"""
+
+# One attempt fewer; the last one gone, the row goes, so the next attempt opens
+# a window of its own (as in the cache). Both statements see the row locked by
+# the DELETE's or UPDATE's own lock, never half of the other's change.
+UNCOUNT_SQL = """
+WITH gone AS (
+    DELETE FROM accounts_throttle_count WHERE key = %(key)s AND count <= 1
+)
+UPDATE accounts_throttle_count SET count = count - 1
+WHERE key = %(key)s AND count > 1
+"""
+
+PRUNE_SQL = "DELETE FROM accounts_throttle_count WHERE closes_at <= now()"
+
+
+def in_database() -> bool:
+    return bool(settings.KEEL["THROTTLE_COUNTS"] == "database")
+
+
+def count_attempt(*, key: str, period: int) -> tuple[int, float]:
+    """Count one attempt under key; return the count and when it closes (epoch s)."""
+    if in_database():
+        with connection.cursor() as cursor:
+            cursor.execute(COUNT_SQL, {"key": key, "period": period})
+            count, closes_at = cursor.fetchone()
+        return int(count), float(closes_at)
+    now = time.time()
+    if cache.add(key, 1, period):
+        cache.set(f"{key}_opened", now, period)
+        return 1, now + period
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # The count expired between add() and incr(): this attempt is the first.
+        cache.set(key, 1, period)
+        cache.set(f"{key}_opened", now, period)
+        return 1, now + period
+    return int(count), float(cache.get(f"{key}_opened", now)) + period
+
+
+def uncount_attempt(*, key: str) -> None:
+    """Take one attempt back from key's count, if it is still open."""
+    if in_database():
+        with connection.cursor() as cursor:
+            cursor.execute(UNCOUNT_SQL, {"key": key})
+        return
+    try:
+        if cache.decr(key) <= 0:
+            # Leave nothing behind: requests that guessed nothing must not
+            # fill a local-memory cache until it evicts the real counts.
+            cache.delete_many([key, f"{key}_opened"])
+    except ValueError:
+        pass  # The count has expired already: nothing to take back.
+
+
+def prune_closed_counts() -> int:
+    """Delete the counts whose period has ended; return how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(PRUNE_SQL)
+        return int(cursor.rowcount)
