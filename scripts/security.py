@@ -43,6 +43,7 @@ DEBUG_PAGE = "backend/core/tests/test_debug.py"
 POLICY = "backend/core/tests/test_security_policy.py"
 UNIQUE_USERS = "backend/accounts/tests/test_unique_users.py"
 COUNTS = "backend/accounts/tests/test_counts.py"
+REVOCATION = "backend/accounts/tests/test_revocation.py"
 
 
 @dataclass
@@ -271,6 +272,25 @@ CHECKS: list[Check] = [
         lambda results: (
             f"30/min per user, then 429 (was ~222/s); {prop('blacklisted', results)}"
             " blacklist rows for 31 tries; forged tokens uncounted"
+        ),
+    ),
+    Check(
+        "revocation: next request, every worker",
+        (
+            f"{REVOCATION}::test_without_redis_another_workers_user_is_never_served_stale",
+            f"{REVOCATION}::test_revocation_takes_effect_on_the_next_request_through_redis",
+        ),
+        lambda results: (
+            f"{len(results) - 1} paths through Redis and 1 across workers without "
+            "it: 401 on the next request"
+        ),
+    ),
+    Check(
+        "revocation: cost of /api/auth/me/",
+        (f"{REVOCATION}::test_cost_of_me_by_authentication_cache",),
+        lambda results: ", ".join(
+            f"{r.nodeid.rsplit('[', 1)[1].rstrip(']')} {r.properties['me_ms']} ms"
+            for r in results
         ),
     ),
     Check(

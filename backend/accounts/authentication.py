@@ -3,9 +3,9 @@ DRF authentication for keel's API: a bearer access token, checked every time.
 
 Two things keep this cheap. A token's signature and claims are verified once
 per process and remembered (a bounded LRU keyed by the token's exact bytes),
-its expiry checked again on every use; and the user comes from the cache that
-accounts.selectors keeps true. Revocation (deactivation, deletion, a new
-password) is still checked on every request.
+its expiry checked again on every use; and with Redis the user comes from the
+shared cache that accounts.selectors keeps true. Revocation (deactivation,
+deletion, a new password) is still checked on every request.
 """
 
 from functools import lru_cache

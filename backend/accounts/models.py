@@ -1,8 +1,9 @@
 """keel's user model, the AUTH_USER_MODEL from the first migration."""
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
@@ -20,6 +21,36 @@ UNIQUE_CONSTRAINT_FIELDS = {
     "accounts_user_username_ci_unique": "username",
     "accounts_user_email_ci_unique": "email",
 }
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def update(self, **kwargs: Any) -> int:
+        """
+        Update the rows, and drop the authentication cache's copy of each.
+
+        QuerySet.update() sends no signal, so accounts.signals cannot see it:
+        ``User.objects.filter(...).update(is_active=False)`` would leave every
+        deactivated user served from the cache until their entry expired.
+        """
+        from accounts.signals import drop_cached_users
+
+        pks = list(self.values_list("pk", flat=True)) if _auth_cached() else []
+        updated = super().update(**kwargs)
+        drop_cached_users(pks)
+        return updated
+
+
+def _auth_cached() -> bool:
+    from django.conf import settings
+
+    return bool(settings.KEEL["AUTH_CACHE_SECONDS"])
+
+
+class UserManager(DjangoUserManager["User"]):
+    """Django's user manager, on a QuerySet whose update() keeps the cache true."""
+
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
 
 
 class User(AbstractUser):
@@ -41,6 +72,8 @@ class User(AbstractUser):
     # An address the user asked to change to; `email` changes only when a link
     # sent there is opened (accounts.services.user_confirm_email_change).
     pending_email = models.EmailField(blank=True, default="")
+
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         verbose_name = _("user")

@@ -1,12 +1,14 @@
 """
 Reads for accounts: the user a token still speaks for.
 
-Authenticating a request reads its user from Django's cache, not from
-PostgreSQL: accounts.signals drops the entry whenever a user is saved or
-deleted, so a deactivation or a password change takes effect on the next
-request. With Redis (REDIS_URL) the cache is shared by every worker; without
-it each process has its own, and another worker's copy lives at most
-KEEL["AUTH_CACHE_SECONDS"] (5 s by default).
+With Redis (REDIS_URL), authenticating a request reads its user from Django's
+cache, which every worker shares, not from PostgreSQL: accounts.signals drops
+the entry whenever a user is saved or deleted, and the User QuerySet's update()
+does too, so a deactivation or a password change takes effect on the next
+request; only SQL that bypasses the ORM waits KEEL["AUTH_CACHE_SECONDS"].
+Without Redis that setting is 0 (settings refuse more): a cache in a worker's
+own memory could not be dropped by the others, so the user is read from
+PostgreSQL on every request.
 
 The cache holds only what authentication needs: the user's fields without
 the password hash, and the digest of that hash a token is checked against

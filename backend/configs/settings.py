@@ -442,12 +442,13 @@ KEEL: dict[str, Any] = {
     "API_DOCS": env.flag("KEEL_API_DOCS", default=True),
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
-    # Seconds a user read for authentication stays cached (0: no cache). The
-    # entry is dropped on every save or delete; without Redis other workers'
-    # copies can lag by this much, so the default is short then, and it bounds
-    # what QuerySet.update() (which sends no signal) leaves stale.
+    # Seconds a user read for authentication stays cached in Redis (0: no
+    # cache). The entry is dropped on every save, delete and User QuerySet
+    # update, so the lifetime bounds only what bypasses the ORM (raw SQL).
+    # Without Redis there is no cache: a worker's own copy could not be dropped
+    # by another worker, and would serve a revoked user until it expired.
     "AUTH_CACHE_SECONDS": env.integer(
-        "KEEL_AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 5, maximum=300
+        "KEEL_AUTH_CACHE_SECONDS", default=60 if REDIS_URL else 0, maximum=300
     ),
     # Where the throttles count (accounts.counts): Redis when there is one, else
     # PostgreSQL, so that every worker and replica counts against one limit.
@@ -501,6 +502,12 @@ env.require_when(
     "DJANGO_SUPERUSER_PASSWORD",
     KEEL["SUPERUSER"]["PASSWORD"],
     why="with DJANGO_SUPERUSER_USERNAME",
+)
+env.require_that(
+    bool(REDIS_URL) or not KEEL["AUTH_CACHE_SECONDS"],
+    "KEEL_AUTH_CACHE_SECONDS needs REDIS_URL: without Redis each worker would "
+    "cache users on its own and keep serving a deactivated user, or tokens of an "
+    "old password, until its copy expired. Unset it, or set REDIS_URL.",
 )
 
 env.raise_for_problems()

@@ -12,6 +12,12 @@ from accounts.tests.factories import ME_URL, bearer
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _auth_cache_on(settings):
+    """Cache users as with Redis; in one process local memory stands in for it."""
+    settings.KEEL = {**settings.KEEL, "AUTH_CACHE_SECONDS": 60}
+
+
 def queries_of_me(access):
     with CaptureQueriesContext(connection) as queries:
         response = bearer(access).get(ME_URL)

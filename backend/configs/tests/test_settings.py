@@ -200,6 +200,11 @@ def test_token_lifetimes_and_throttles_come_from_the_environment(prod_env):
         ),
         (
             "KEEL_AUTH_CACHE_SECONDS",
+            "300",
+            "KEEL_AUTH_CACHE_SECONDS needs REDIS_URL: without Redis each worker",
+        ),
+        (
+            "KEEL_AUTH_CACHE_SECONDS",
             "301",
             "KEEL_AUTH_CACHE_SECONDS must be a whole number of at least 0 and at "
             "most 300",
@@ -395,7 +400,8 @@ def test_cache_is_local_memory_without_redis_url(prod_env):
     loaded = load_settings(prod_env)
     cache = loaded["CACHES"]["default"]
     assert cache["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
-    assert loaded["KEEL"]["AUTH_CACHE_SECONDS"] == 5
+    # No authentication cache: a worker's own copy would outlive a revocation.
+    assert loaded["KEEL"]["AUTH_CACHE_SECONDS"] == 0
 
 
 def test_environment_wins_over_env_file(prod_env, tmp_path):
