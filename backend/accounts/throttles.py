@@ -21,10 +21,10 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.counts import count_attempt
 from accounts.guesses import record_guess
+from accounts.tokens import RefreshToken
 
 
 class LiveRateThrottle(SimpleRateThrottle):
@@ -167,6 +167,7 @@ class RefreshThrottle(CountedThrottle):
         if not isinstance(raw, str):
             return None
         try:
+            # keel's token: a claim of the wrong type is no user id to count.
             token = RefreshToken(raw)  # type: ignore[arg-type]
         except TokenError:
             return None

@@ -109,7 +109,10 @@ def nested(depth: int, kind: str) -> str:
     return '{"name":' * depth + '"x"' + "}" * depth
 
 
-def test_json_nested_past_the_recursion_limit_is_400_not_500(client, record_property):
+# db: the login's throttles count in PostgreSQL before its body is parsed.
+def test_json_nested_past_the_recursion_limit_is_400_not_500(
+    client, db, record_property
+):
     statuses: dict[int, int] = {}
     for path in (ECHO, "/api/auth/token/"):
         for kind in ("array", "object"):
