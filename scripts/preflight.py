@@ -30,6 +30,8 @@ IMAGES = {
     "POSTGRES_IMAGE": "docker.io/library/postgres:16-alpine",
     "PYTHON_IMAGE": "docker.io/library/python:3.12-slim",
 }
+# The production stack's proxy is built on this one (deploy/proxy/Containerfile).
+PROXY_BASE = {"NGINX_IMAGE": "docker.io/library/nginx:1.27-bookworm"}
 NO_REGISTRY = "no registry? `make dev` runs keel without containers"
 
 
@@ -158,20 +160,22 @@ def stack_problems(target: str) -> list[str]:
     podman, problems = check_podman()
     if podman is None:
         return problems
-    images = [os.environ.get(name) or default for name, default in IMAGES.items()]
+    bases = {**IMAGES, **(PROXY_BASE if target == "prod" else {})}
+    images = [os.environ.get(name) or default for name, default in bases.items()]
     problems += check_images(podman, images)
     if target != "kube" and not stack_is_running(podman):
-        db_port = int(os.environ.get("DB_PUBLISH_PORT") or 5432)
-        web_port = int(os.environ.get("BACKEND_PUBLISH_PORT") or 8000)
-        if target == "up":
-            problems += check_port(
-                db_port, "DB_PUBLISH_PORT", f"DB_PUBLISH_PORT={db_port + 1} make up"
-            )
-        problems += check_port(
-            web_port,
-            "BACKEND_PUBLISH_PORT",
-            f"BACKEND_PUBLISH_PORT={web_port + 1} make {target}",
+        # What each stack publishes: development the backend and the database,
+        # production only the proxy (podman-compose.prod.yml).
+        ports = (
+            {"DB_PUBLISH_PORT": 5432, "BACKEND_PUBLISH_PORT": 8000}
+            if target == "up"
+            else {"PROXY_HTTPS_PORT": 8443, "PROXY_HTTP_PORT": 8080}
         )
+        for variable, default in ports.items():
+            port = int(os.environ.get(variable) or default)
+            problems += check_port(
+                port, variable, f"{variable}={port + 1} make {target}"
+            )
     problems += check_env_files(BACKEND / ".env", BACKEND / "db.env")
     return problems
 

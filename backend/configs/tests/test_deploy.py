@@ -170,12 +170,13 @@ def test_quadlet_puts_every_container_on_one_network(compose, units):
             "keel-backend.container",
             "keel-worker.container",
             "keel-db.container",
+            "keel-proxy.container",
         )
     }
     assert networks == {("keel.network",)}
     assert "keel.network" in units
     # compose: every service on the project's default network.
-    for service in ("backend", "worker", "db"):
+    for service in ("backend", "worker", "db", "proxy"):
         assert "network_mode" not in compose[service]
         assert set(compose[service].get("networks", {"default": None})) == {"default"}
 
@@ -197,7 +198,7 @@ def test_quadlet_health_command_is_the_compose_one(compose, units, service, unit
         )
 
 
-@pytest.mark.parametrize(("name", "unit"), KEEL_CONTAINERS)
+@pytest.mark.parametrize(("name", "unit"), [*KEEL_CONTAINERS, ("proxy", "keel-proxy")])
 def test_quadlet_container_is_hardened_like_the_compose_one(compose, units, name, unit):
     backend = units[f"{unit}.container"]["Container"]
     service = compose[name]
@@ -206,7 +207,6 @@ def test_quadlet_container_is_hardened_like_the_compose_one(compose, units, name
     assert "no-new-privileges" in service["security_opt"]
     assert backend["NoNewPrivileges"] == ["true"]
     assert f"{backend['User'][0]}:{backend['Group'][0]}" == service["user"]
-    assert backend.get("PublishPort") == service.get("ports")
     args = podman_args(backend)
     limits = service["deploy"]["resources"]["limits"]
     assert service["tmpfs"] == [args[args.index("--tmpfs") + 1]]
@@ -215,6 +215,80 @@ def test_quadlet_container_is_hardened_like_the_compose_one(compose, units, name
     assert args[args.index("--pids-limit") + 1] == str(service["pids_limit"])
     grace = int(service["stop_grace_period"].removesuffix("s"))
     assert args[args.index("--stop-timeout") + 1] == str(grace)
+
+
+def test_only_the_proxy_is_published(compose, units):
+    # bin/serve has no body-read timeout: it must never face clients itself.
+    assert [name for name, service in compose.items() if service.get("ports")] == [
+        "proxy"
+    ]
+    assert [
+        name
+        for name, unit in units.items()
+        if "PublishPort" in unit.get("Container", {})
+    ] == ["keel-proxy.container"]
+    # The same container ports, whatever the host side (443 and 80 for Quadlet).
+    compose_ports = {port.rsplit(":", 1)[1] for port in compose["proxy"]["ports"]}
+    quadlet_ports = {
+        port.rsplit(":", 1)[1]
+        for port in units["keel-proxy.container"]["Container"]["PublishPort"]
+    }
+    assert compose_ports == quadlet_ports == {"8443", "8080"}
+
+
+def test_quadlet_proxy_runs_the_compose_image_and_certificate_mount(compose, units):
+    proxy = units["keel-proxy.container"]["Container"]
+    assert proxy["Image"] == [compose["proxy"]["image"]]
+    (compose_volume,) = compose["proxy"]["volumes"]
+    (volume,) = proxy["Volume"]
+    assert compose_volume.split(":", 1)[1] == volume.split(":", 1)[1]
+    environment = dict(item.split("=", 1) for item in proxy["Environment"])
+    assert set(environment) == set(compose["proxy"]["environment"])
+    # Each names its own backend: the service, or the Quadlet container.
+    backend = units["keel-backend.container"]["Container"]["ContainerName"][0]
+    assert environment["KEEL_PROXY_UPSTREAM"] == f"{backend}:8000"
+    assert compose["proxy"]["environment"]["KEEL_PROXY_UPSTREAM"] == "backend:8000"
+
+
+def test_every_shape_trusts_exactly_the_one_proxy(compose, units):
+    assert compose["backend"]["environment"]["DJANGO_NUM_PROXIES"] == "1"
+    environment = dict(
+        item.split("=", 1)
+        for item in units["keel-backend.container"]["Container"]["Environment"]
+    )
+    assert environment["DJANGO_NUM_PROXIES"] == "1"
+    kube = {
+        item["name"]: item.get("value")
+        for item in kube_container("keel-backend")["env"]
+    }
+    assert kube["DJANGO_NUM_PROXIES"] == "1"
+
+
+def test_the_proxy_template_is_filled_whole_by_its_entrypoint():
+    template = (ROOT / "deploy" / "proxy" / "nginx.conf").read_text()
+    entrypoint = (ROOT / "deploy" / "proxy" / "entrypoint.sh").read_text()
+    placeholders = set(re.findall(r"@([A-Z_]+)@", template))
+    substituted = set(re.findall(r'-e "s\|@([A-Z_]+)@\|', entrypoint))
+    assert placeholders == substituted
+    assert {"UPSTREAM", "RESOLVER", "CERT", "KEY"} <= placeholders
+
+
+def test_the_proxy_buffers_bodies_and_bounds_the_slow_client():
+    template = (ROOT / "deploy" / "proxy" / "nginx.conf").read_text()
+    directives = dict(
+        line.strip().rstrip(";").split(None, 1)
+        for line in template.splitlines()
+        if line.strip().endswith(";") and not line.strip().startswith("#")
+    )
+    assert directives["proxy_request_buffering"] == "on"
+    assert directives["client_header_timeout"] == "10s"
+    assert directives["client_body_timeout"] == "10s"
+    # Retried on another replica only where nothing reached the app: nginx
+    # refuses to retry a non-idempotent method unless told `non_idempotent`.
+    assert "non_idempotent" not in directives["proxy_next_upstream"]
+    headers = re.findall(r"proxy_set_header (\S+) (\S+);", template)
+    assert ("X-Forwarded-Proto", "https") in headers
+    assert ("X-Forwarded-For", "$proxy_add_x_forwarded_for") in headers
 
 
 def test_quadlet_has_no_bind_mount_or_published_database(compose, units):
