@@ -32,8 +32,12 @@ HOST_RUN := $(BIN)/python scripts/dev.py
 # otherwise on keel on the host (STACK=1 or STACK=0 decides instead).
 STACK ?= $$(podman ps --quiet --filter label=io.podman.compose.project=$${COMPOSE_PROJECT_NAME:-keel} 2>/dev/null | grep -q . && echo 1 || echo 0)
 ON_STACK = [ "$(STACK)" = 1 ]
-# Wait for the stack's backend, then say where to go.
+# Wait for the stack's backend, then say where to go: the development
+# backend's port, or the production proxy's (HTTPS, self-signed unless
+# PROXY_TLS_DIR holds a certificate, so the wait does not check it).
 STACK_URLS = $(HOST_RUN) wait http://127.0.0.1:$${BACKEND_PUBLISH_PORT:-8000} "$(COMPOSE) logs -f backend"
+PROD_URLS = $(HOST_RUN) wait --any-certificate https://127.0.0.1:$${PROXY_HTTPS_PORT:-8443} \
+	"$(COMPOSE) $(PROD_FILES) logs -f backend proxy"
 
 # wrk drives the load run and the benchmark; as root it is installed if missing.
 ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
@@ -94,10 +98,12 @@ up: env install ## Run keel in Podman: the development stack (runserver, source 
 prod: env install ## The production stack in Podman (podman-compose.prod.yml: granian, read-only).
 	@$(PREFLIGHT) prod
 	$(COMPOSE) $(PROD_FILES) up -d --build
-	@$(STACK_URLS)
+	@$(PROD_URLS)
 
+# Through both files, so the production-only proxy goes too; --remove-orphans
+# takes every replica, whatever KEEL_REPLICAS was when they started.
 down: install ## Stop the stack, development or production (volumes are kept).
-	@out=$$($(COMPOSE) --profile redis down 2>&1) || { echo "$$out" >&2; exit 1; }
+	@out=$$($(COMPOSE) $(PROD_FILES) --profile redis down --remove-orphans 2>&1) || { echo "$$out" >&2; exit 1; }
 
 kube: env install ## deploy/kube.yaml with podman kube play, secrets from the env files.
 	@$(PREFLIGHT) kube
@@ -140,7 +146,8 @@ clean: ## Delete keel's data and caches: .keel/ (host database), the stack's vol
 	rm -rf .keel backend/staticfiles .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
 	@if command -v podman >/dev/null && [ -x $(COMPOSE) ]; then \
-		out=$$($(COMPOSE) --profile redis down --volumes 2>&1) || { echo "$$out" >&2; exit 1; }; fi
+		out=$$($(COMPOSE) $(PROD_FILES) --profile redis down --remove-orphans --volumes 2>&1) \
+			|| { echo "$$out" >&2; exit 1; }; fi
 
 e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).
 	$(BIN)/pytest e2e -v

@@ -24,6 +24,7 @@ import argparse
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -273,7 +274,12 @@ def children(server: str, host: str, port: int, *, reload: bool = True) -> list[
     return [web, worker]
 
 
-def wait_until_up(url: str, processes: list[Child], timeout: float = 60) -> None:
+def wait_until_up(
+    url: str,
+    processes: list[Child],
+    timeout: float = 60,
+    context: ssl.SSLContext | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in processes:
@@ -283,7 +289,9 @@ def wait_until_up(url: str, processes: list[Child], timeout: float = 60) -> None
                     "while starting (its output is above)."
                 )
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(  # noqa: S310
+                url, timeout=2, context=context
+            ) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -437,7 +445,14 @@ def wait_command(arguments: argparse.Namespace) -> int:
     base = arguments.url.rstrip("/")
     started = time.monotonic()
     try:
-        wait_until_up(f"{base}/healthz", [], timeout=arguments.timeout)
+        # The production proxy's self-signed certificate, or a real one for
+        # a name other than 127.0.0.1: either way only liveness is asked.
+        context = (
+            ssl._create_unverified_context()  # noqa: S323
+            if arguments.any_certificate
+            else None
+        )
+        wait_until_up(f"{base}/healthz", [], timeout=arguments.timeout, context=context)
     except SystemExit as error:
         print(f"{error} Its logs: {arguments.logs}", file=sys.stderr)
         return 1
@@ -483,6 +498,11 @@ def parser() -> argparse.ArgumentParser:
     wait.add_argument("url")
     wait.add_argument("logs", help="the command that shows the server's logs")
     wait.add_argument("--timeout", type=float, default=180)
+    wait.add_argument(
+        "--any-certificate",
+        action="store_true",
+        help="take the HTTPS certificate unchecked (the proxy's self-signed one)",
+    )
     wait.set_defaults(handler=wait_command)
     return parser
 
