@@ -9,8 +9,8 @@ run if Podman still holds a container, pod, volume, network or secret that
 was not there before.
 
 Environment: KEEL_E2E_KEEP=1 keeps the workspace; PYTHON_IMAGE,
-POSTGRES_IMAGE and REDIS_IMAGE pick base images instead of the real ones or
-the stand-ins; KEEL_E2E_PULL=0 skips trying to pull the real ones;
+POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE pick base images instead of the
+real ones or the stand-ins; KEEL_E2E_PULL=0 skips trying to pull the real ones;
 DEBIAN_MIRROR is the mirror debootstrap uses.
 """
 
@@ -31,6 +31,7 @@ from e2e.stacks import (
     DEV_OWNER,
     PODMAN_COMPOSE,
     PROD_FILES,
+    PROXY_IMAGE,
     KubePlay,
     Stack,
     inventory,
@@ -45,6 +46,7 @@ from testing.postgres import free_port
 SCENARIOS = (
     "test_image",
     "test_production_http",
+    "test_production_proxy",
     "test_production_container",
     "test_production_users",
     "test_production_metrics",
@@ -93,7 +95,7 @@ def nothing_left_behind(timings: Timings) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def base_images(timings: Timings) -> dict[str, str]:
-    """Return PYTHON_IMAGE, POSTGRES_IMAGE and REDIS_IMAGE for the stacks."""
+    """Return PYTHON_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE."""
     with timings.step("base images (real ones, or stand-ins built once)"):
         return images.base_images(timings.note)
 
@@ -147,6 +149,18 @@ def backend_image(
     return BACKEND_IMAGE
 
 
+@pytest.fixture(scope="session")
+def proxy_image(workspace: Path, base_images: dict[str, str], timings: Timings) -> str:
+    """Return keel's proxy image, built from deploy/proxy/ by podman-compose."""
+    builder = Stack(
+        workspace, project("prod"), PROD_FILES,
+        {**base_images, "PROXY_IMAGE": PROXY_IMAGE},
+    )  # fmt: skip
+    with timings.step("keel's proxy image (podman-compose build proxy)"):
+        builder.compose("build", "proxy", timeout=900)
+    return PROXY_IMAGE
+
+
 @contextmanager
 def taken_down(
     stack: Stack | KubePlay,
@@ -174,24 +188,32 @@ def production(
     workspace: Path,
     base_images: dict[str, str],
     backend_image: str,
+    proxy_image: str,
     smtp_image: str,
     timings: Timings,
 ) -> Iterator[Stack]:
-    """Return the production stack (with Redis), up and answering."""
-    port = free_port()
+    """Return the production stack (with Redis), up and answering via its proxy."""
+    https_port, http_port = free_port(), free_port()
     env = {
         **base_images,
         "BACKEND_IMAGE": backend_image,
+        "PROXY_IMAGE": proxy_image,
         "SMTP_IMAGE": smtp_image,
-        "BACKEND_PUBLISH_PORT": f"{port}",
+        "PROXY_HTTPS_PORT": f"{https_port}",
+        "PROXY_HTTP_PORT": f"{http_port}",
     }
     stack = Stack(
-        workspace, project("prod"), PROD_FILES, env, profiles=("redis",), port=port
-    )
+        workspace, project("prod"), PROD_FILES, env, profiles=("redis",),
+        port=https_port, http_port=http_port, tls=True,
+    )  # fmt: skip
     with taken_down(stack, "production", request, timings):
         with timings.step("production: up to first answer"):
             stack.compose("up", "-d")
-            seconds = wait_until("the production backend", answers(port), timeout=180)
+            seconds = wait_until(
+                "the production backend through its proxy",
+                answers(stack.endpoint),
+                timeout=180,
+            )
         timings.figure(
             f"production stack up to first answer: {seconds:.1f} s "
             "(database created, all migrations applied)"
@@ -218,7 +240,7 @@ def superuser(production: Stack) -> Superuser:
 @pytest.fixture(scope="session")
 def signed_in(production: Stack, superuser: Superuser) -> dict[str, str]:
     """Return the headers of a request in the superuser's admin session."""
-    login = admin_login(production.port, superuser.username, superuser.password)
+    login = admin_login(production.endpoint, superuser.username, superuser.password)
     session = login.cookies().get("sessionid")
     assert session, f"the admin login set no session (status {login.status})"
     return {**HTTPS, "Cookie": f"sessionid={session}"}

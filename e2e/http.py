@@ -2,15 +2,42 @@
 
 import http.client
 import json
+import ssl
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
-# No proxy sits in front of the stacks here. keel trusts this header from the
-# TLS-terminating proxy it expects (SECURE_PROXY_SSL_HEADER), so with it a
-# request counts as HTTPS and reaches the app instead of the HTTPS redirect.
+# keel trusts this header from the TLS-terminating proxy it expects
+# (SECURE_PROXY_SSL_HEADER): a request sent to a backend directly (the
+# development stack, a kube replica) counts as HTTPS with it. Through the
+# production stack's proxy it changes nothing: the proxy sets its own.
 HTTPS = {"X-Forwarded-Proto": "https"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go: host:port, plain HTTP or TLS (the production proxy's).
+
+    Over TLS the certificate is checked against cafile; without one it is
+    taken as it is, as the proxy's self-signed one must be until read.
+    """
+
+    port: int
+    host: str = "127.0.0.1"
+    tls: bool = False
+    cafile: str | None = None
+
+    def connection(self, timeout: float) -> http.client.HTTPConnection:
+        if not self.tls:
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        if self.cafile:
+            context = ssl.create_default_context(cafile=self.cafile)
+        else:
+            context = ssl._create_unverified_context()  # noqa: S323
+        return http.client.HTTPSConnection(
+            self.host, self.port, timeout=timeout, context=context
+        )
 
 
 @dataclass(frozen=True)
@@ -37,22 +64,24 @@ class Response:
 
 
 def request(
-    port: int,
+    to: int | Endpoint,
     method: str,
     path: str,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     host: str = "127.0.0.1",
+    timeout: float = 15,
 ) -> Response:
-    """Return the response of host:port to one request (15 s at most).
+    """Return the response of an endpoint (or host:port) to one request.
 
     The Host header is 127.0.0.1:port whatever the address, as a proxy on the
     host would pass it on: DJANGO_ALLOWED_HOSTS names the host, not the
     address of a replica on a container network.
     """
-    connection = http.client.HTTPConnection(host, port, timeout=15)
+    endpoint = to if isinstance(to, Endpoint) else Endpoint(to, host)
+    connection = endpoint.connection(timeout)
     try:
-        headers = {"Host": f"127.0.0.1:{port}", **(headers or {})}
+        headers = {"Host": f"127.0.0.1:{endpoint.port}", **(headers or {})}
         connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         return Response(response.status, response.headers, response.read())
@@ -61,7 +90,10 @@ def request(
 
 
 def answers(
-    port: int, path: str = "/admin/", status: int = 302, host: str = "127.0.0.1"
+    port: int | Endpoint,
+    path: str = "/admin/",
+    status: int = 302,
+    host: str = "127.0.0.1",
 ) -> Callable[[], bool]:
     """Return a condition: GET path over (proxied) HTTPS has the given status."""
 
@@ -74,9 +106,10 @@ def answers(
     return check
 
 
-def admin_login(port: int, username: str, password: str) -> Response:
+def admin_login(port: int | Endpoint, username: str, password: str) -> Response:
     """Return the admin's answer to a login form posted over (proxied) HTTPS."""
-    origin = f"https://127.0.0.1:{port}"
+    number = port.port if isinstance(port, Endpoint) else port
+    origin = f"https://127.0.0.1:{number}"
     page = request(port, "GET", "/admin/login/", headers=HTTPS)
     if page.status != 200:
         raise AssertionError(f"GET /admin/login/ is {page.status}, not 200")

@@ -2,10 +2,11 @@
 The images the stacks run: Podman itself, the base images and their stand-ins.
 
 keel's compose files name docker.io/library images through PYTHON_IMAGE,
-POSTGRES_IMAGE and REDIS_IMAGE. Where those cannot be pulled (no registry on
-this machine or CI), stand-ins are built from a Debian bookworm minbase made
-with debootstrap and imported with podman import: PostgreSQL and Redis from
-Debian's packages behind the official images' interface (e2e/standins/).
+POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE (the proxy's base). Where those
+cannot be pulled (no registry on this machine or CI), stand-ins are built from
+a Debian bookworm minbase made with debootstrap and imported with podman
+import: PostgreSQL, Redis and nginx from Debian's packages behind the official
+images' interface (e2e/standins/).
 Each stand-in carries a label with the hash of its recipe, so it is built
 once and rebuilt only when its recipe changes.
 """
@@ -58,6 +59,7 @@ BASES = (
         ("postgres-entrypoint.sh",),
     ),
     Base("REDIS_IMAGE", "docker.io/library/redis:7-alpine", "redis.Containerfile"),
+    Base("NGINX_IMAGE", "docker.io/library/nginx:1.27-bookworm", "nginx.Containerfile"),
 )
 
 
@@ -165,7 +167,7 @@ def smtp_image(say: Say) -> str:
 
 
 def base_images(say: Say) -> dict[str, str]:
-    """Return PYTHON_IMAGE, POSTGRES_IMAGE and REDIS_IMAGE for the stacks.
+    """Return PYTHON_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE.
 
     Each is, in this order: the variable's value in the environment, the real
     image if Podman holds it or can pull it (unless KEEL_E2E_PULL=0), or its

@@ -3,7 +3,7 @@
 import json
 import secrets
 
-from e2e.http import HTTPS, request
+from e2e.http import HTTPS, Endpoint, request
 from e2e.shell import exec_in, run, wait_until
 
 
@@ -18,7 +18,11 @@ def wait_for_worker(worker: str) -> float:
 
 
 def reset_mail_arrives(
-    port: int, backend: str, worker: str, smtp: str, host: str = "127.0.0.1"
+    port: int | Endpoint,
+    backend: str,
+    worker: str,
+    smtp: str,
+    host: str = "127.0.0.1",
 ) -> float:
     """
     Make a user, ask host:port for a password reset over HTTP and return the

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from e2e.http import Endpoint
 from e2e.shell import CommandFailed, podman, run
 
 PODMAN_COMPOSE = str(Path(sys.executable).with_name("podman-compose"))
@@ -17,6 +18,7 @@ PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml", *SMTP
 # The SMTP server's name in compose and under kube play: backend/.env's EMAIL_HOST.
 SMTP_HOST = "keel-smtp"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
+PROXY_IMAGE = "localhost/keel-proxy:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
 # deploy/kube.yaml's replicas of keel-backend: Podman 4.3 names their pods
 # keel-backend-pod-0, -1, ... and each one's container <pod>-backend.
@@ -30,7 +32,11 @@ DEV_OWNER = (4242, 4242)
 
 @dataclass
 class Stack:
-    """One podman-compose project in the workspace."""
+    """One podman-compose project in the workspace.
+
+    port is where it answers on the host: the development backend's, or the
+    production proxy's HTTPS port (tls), whose plain HTTP port is http_port.
+    """
 
     workspace: Path
     project: str
@@ -38,7 +44,13 @@ class Stack:
     env: dict[str, str]
     profiles: tuple[str, ...] = ()
     port: int = 0
+    http_port: int = 0
+    tls: bool = False
     containers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.port, tls=self.tls)
 
     def compose(self, *args: str, timeout: float = 600, check: bool = True) -> str:
         """Return what podman-compose printed for this project's args."""
@@ -62,6 +74,25 @@ class Stack:
                 )
             self.containers[service] = names[0]
         return self.containers[service]
+
+    def replicas(self, service: str) -> list[str]:
+        """Return the names of the service's running containers, sorted."""
+        return sorted(
+            podman(
+                "ps", "--format", "{{.Names}}",
+                "--filter", f"label=io.podman.compose.project={self.project}",
+                "--filter", f"label=com.docker.compose.service={service}",
+            ).split()
+        )  # fmt: skip
+
+    def address(self, container: str) -> str:
+        """Return the container's address on the project's network."""
+        network = f"{self.project}_default"
+        return podman(
+            "inspect", "--format",
+            f'{{{{(index .NetworkSettings.Networks "{network}").IPAddress}}}}',
+            container,
+        ).strip()  # fmt: skip
 
     def down(self) -> None:
         """Remove the project's containers, network and volumes."""

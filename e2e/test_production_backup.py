@@ -43,7 +43,7 @@ class RoundTrip:
 def tokens(production: Stack, superuser: Superuser) -> dict[str, object]:
     credentials = {"username": superuser.username, "password": superuser.password}
     response = request(
-        production.port, "POST", "/api/auth/token/",
+        production.endpoint, "POST", "/api/auth/token/",
         body=json.dumps(credentials).encode(),
         headers={**HTTPS, "Content-Type": "application/json"},
     )  # fmt: skip
@@ -121,12 +121,12 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
     backend = production.container("backend")
     ready_after = wait_until(
         "the backend after the restore",
-        answers(production.port, "/readyz", 200),
+        answers(production.endpoint, "/readyz", 200),
         timeout=120,
     )
     rows_after = exec_in(backend, "python", "manage.py", "shell", "-v", "0", "-c", ROWS)
     refreshed = request(
-        production.port, "POST", "/api/auth/token/refresh/",
+        production.endpoint, "POST", "/api/auth/token/refresh/",
         body=json.dumps({"refresh": refresh}).encode(),
         headers={**HTTPS, "Content-Type": "application/json"},
     )  # fmt: skip

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from e2e.http import request
+from e2e.http import Endpoint, request
 from e2e.shell import TimedOut, inspect, run, wait_until
 from e2e.stacks import Stack
 from e2e.timings import Timings
@@ -15,7 +15,9 @@ def healthcheck_passes(container: str) -> bool:
     return run("podman", "healthcheck", "run", container, check=False).returncode == 0
 
 
-def status(port: int, path: str, headers: dict[str, str] | None = None) -> int | str:
+def status(
+    port: Endpoint, path: str, headers: dict[str, str] | None = None
+) -> int | str:
     """Return the status of GET path, or why there was none."""
     try:
         return request(port, "GET", path, headers=headers).status
@@ -46,7 +48,7 @@ def outage(production: Stack, signed_in: dict[str, str]) -> Outage:
     Each observation is recorded rather than asserted here, so that every
     check below reports on its own.
     """
-    port = production.port
+    port = production.endpoint
     backend, db = production.container("backend"), production.container("db")
     backend_template = "{{.State.StartedAt}} {{.RestartCount}}"
     backend_before = inspect(backend, backend_template)

@@ -27,7 +27,7 @@ def restart(production: Stack) -> Restart:
     production.compose("start", "backend")
     try:
         wait_until(
-            "the restarted backend", answers(production.port, "/readyz", 200), 60
+            "the restarted backend", answers(production.endpoint, "/readyz", 200), 60
         )
         ready_after: float | None = time.monotonic() - started
     except TimedOut:

@@ -16,7 +16,7 @@ def test_superuser_gets_access_and_refresh_tokens(
 ) -> None:
     credentials = {"username": superuser.username, "password": superuser.password}
     response = request(
-        production.port, "POST", "/api/auth/token/",
+        production.endpoint, "POST", "/api/auth/token/",
         body=json.dumps(credentials).encode(),
         headers={**HTTPS, "Content-Type": "application/json"},
     )  # fmt: skip
@@ -29,7 +29,7 @@ def test_superuser_gets_access_and_refresh_tokens(
 def test_superuser_logs_in_to_the_admin(
     production: Stack, superuser: Superuser
 ) -> None:
-    login = admin_login(production.port, superuser.username, superuser.password)
+    login = admin_login(production.endpoint, superuser.username, superuser.password)
     assert login.status == 302
     assert login.headers["Location"] == "/admin/"
     assert login.cookies().get("sessionid")
@@ -38,7 +38,9 @@ def test_superuser_logs_in_to_the_admin(
 def test_admin_index_answers_the_session_from_the_database(
     production: Stack, signed_in: dict[str, str]
 ) -> None:
-    assert request(production.port, "GET", "/admin/", headers=signed_in).status == 200
+    assert (
+        request(production.endpoint, "GET", "/admin/", headers=signed_in).status == 200
+    )
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +86,7 @@ def test_worker_is_up_and_a_reset_mail_arrives_through_it(
     production: Stack, timings: Timings
 ) -> None:
     seconds = reset_mail_arrives(
-        production.port,
+        production.endpoint,
         production.container("backend"),
         production.container("worker"),
         production.container("keel-smtp"),
