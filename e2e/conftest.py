@@ -31,6 +31,7 @@ from e2e.stacks import (
     DEV_OWNER,
     PODMAN_COMPOSE,
     PROD_FILES,
+    PROD_REPLICAS,
     PROXY_IMAGE,
     KubePlay,
     Stack,
@@ -47,6 +48,7 @@ SCENARIOS = (
     "test_image",
     "test_production_http",
     "test_production_proxy",
+    "test_production_replicas",
     "test_production_container",
     "test_production_users",
     "test_production_metrics",
@@ -192,7 +194,7 @@ def production(
     smtp_image: str,
     timings: Timings,
 ) -> Iterator[Stack]:
-    """Return the production stack (with Redis), up and answering via its proxy."""
+    """Return the production stack (with Redis, 3 replicas), answering via its proxy."""
     https_port, http_port = free_port(), free_port()
     env = {
         **base_images,
@@ -201,6 +203,7 @@ def production(
         "SMTP_IMAGE": smtp_image,
         "PROXY_HTTPS_PORT": f"{https_port}",
         "PROXY_HTTP_PORT": f"{http_port}",
+        "KEEL_REPLICAS": f"{PROD_REPLICAS}",
     }
     stack = Stack(
         workspace, project("prod"), PROD_FILES, env, profiles=("redis",),

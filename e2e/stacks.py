@@ -18,6 +18,8 @@ PROD_FILES = ("-f", "podman-compose.yml", "-f", "podman-compose.prod.yml", *SMTP
 # The SMTP server's name in compose and under kube play: backend/.env's EMAIL_HOST.
 SMTP_HOST = "keel-smtp"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
+# The production stack's backend replicas (KEEL_REPLICAS; the default is 2).
+PROD_REPLICAS = 3
 PROXY_IMAGE = "localhost/keel-proxy:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
 # deploy/kube.yaml's replicas of keel-backend: Podman 4.3 names their pods
@@ -61,29 +63,22 @@ class Stack:
         ).stdout  # fmt: skip
 
     def container(self, service: str) -> str:
-        """Return the name of the service's one container."""
+        """Return the name of the service's one container, or its first replica's."""
         if service not in self.containers:
-            names = podman(
-                "ps", "-a", "--format", "{{.Names}}",
-                "--filter", f"label=io.podman.compose.project={self.project}",
-                "--filter", f"label=com.docker.compose.service={service}",
-            ).split()  # fmt: skip
-            if len(names) != 1:
-                raise CommandFailed(
-                    f"expected one {service} container in {self.project}, found {names}"
-                )
+            names = self.replicas(service)
+            if not names:
+                raise CommandFailed(f"no {service} container in {self.project}")
             self.containers[service] = names[0]
         return self.containers[service]
 
     def replicas(self, service: str) -> list[str]:
-        """Return the names of the service's running containers, sorted."""
-        return sorted(
-            podman(
-                "ps", "--format", "{{.Names}}",
-                "--filter", f"label=io.podman.compose.project={self.project}",
-                "--filter", f"label=com.docker.compose.service={service}",
-            ).split()
-        )  # fmt: skip
+        """Return the names of the service's containers, in replica order."""
+        names = podman(
+            "ps", "-a", "--format", "{{.Names}}",
+            "--filter", f"label=io.podman.compose.project={self.project}",
+            "--filter", f"label=com.docker.compose.service={service}",
+        ).split()  # fmt: skip
+        return sorted(names, key=lambda name: int(name.rsplit("_", 1)[1]))
 
     def address(self, container: str) -> str:
         """Return the container's address on the project's network."""

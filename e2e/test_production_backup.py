@@ -81,17 +81,21 @@ def round_trip(production: Stack, superuser: Superuser, timings: Timings) -> Rou
     backup_seconds = time.monotonic() - started
     (dump,) = (production.workspace / "backups").glob("keel-*.dump")
 
-    # The backend's and the worker's containers require the database's, so
-    # all three go; the two come back only after the restore, so that their
-    # start-up migrations do not fill the empty database first, and come back
-    # however this ends, for the checks after these.
+    # The backend's replicas and the worker require the database, so all
+    # go; they come back only after the restore, so that their start-up
+    # migrations do not fill the empty database first, and come back
+    # however this ends, for the checks after these. The proxy requires
+    # nothing and stays: it answers 502 meanwhile and finds the new replicas
+    # by name.
     # The same image comes back, by id: another run on this machine may have
     # tagged a newer build since.
     image = inspect(backend, "{{.Image}}")
     same_image = replace(production, env={**production.env, "BACKEND_IMAGE": image})
+    doomed = [*production.replicas("worker"), *production.replicas("backend")]
     production.compose("stop", "backend", "worker")
-    for service in ("worker", "backend", "db"):
-        run("podman", "rm", "-f", production.containers.pop(service))
+    for name in [*doomed, production.container("db")]:
+        run("podman", "rm", "-f", name)
+    production.containers.clear()
     try:
         run("podman", "volume", "rm", f"{production.project}_pgdata")
         production.compose("up", "-d", "--no-deps", "db")

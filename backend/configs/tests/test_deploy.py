@@ -250,6 +250,20 @@ def test_quadlet_proxy_runs_the_compose_image_and_certificate_mount(compose, uni
     assert compose["proxy"]["environment"]["KEEL_PROXY_UPSTREAM"] == "backend:8000"
 
 
+def test_compose_runs_keel_replicas_backends_like_kube(compose):
+    # podman-compose honours replicas only in mode replicated; KEEL_REPLICAS
+    # is unset here, so this is its default, the same as kube.yaml's.
+    deploy = compose["backend"]["deploy"]
+    assert deploy["mode"] == "replicated"
+    assert int(deploy["replicas"]) == 2
+    kube = next(
+        d
+        for d in kube_documents()
+        if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "keel-backend"
+    )
+    assert kube["spec"]["replicas"] == int(deploy["replicas"])
+
+
 def test_every_shape_trusts_exactly_the_one_proxy(compose, units):
     assert compose["backend"]["environment"]["DJANGO_NUM_PROXIES"] == "1"
     environment = dict(
