@@ -129,17 +129,30 @@ def project(kind: str) -> str:
     return f"keele2e{os.getpid()}{kind}"
 
 
+def build(
+    workspace: Path,
+    base_images: dict[str, str],
+    service: str,
+    image: tuple[str, str],
+    timings: Timings,
+    label: str,
+) -> None:
+    """Build the production stack's service as image (its variable, its name)."""
+    variable, name = image
+    builder = Stack(
+        workspace, project("prod"), PROD_FILES, {**base_images, variable: name}
+    )
+    with timings.step(f"{label} (podman-compose build {service})"):
+        builder.compose("build", service, timeout=1200)
+
+
 @pytest.fixture(scope="session")
 def backend_image(
     workspace: Path, base_images: dict[str, str], timings: Timings
 ) -> str:
     """Return keel's image, built from backend/Containerfile by podman-compose."""
-    builder = Stack(
-        workspace, project("prod"), PROD_FILES,
-        {**base_images, "BACKEND_IMAGE": BACKEND_IMAGE},
-    )  # fmt: skip
-    with timings.step("keel's image (podman-compose build backend)"):
-        builder.compose("build", "backend", timeout=1200)
+    image = ("BACKEND_IMAGE", BACKEND_IMAGE)
+    build(workspace, base_images, "backend", image, timings, "keel's image")
     size, base = (
         int(podman("image", "inspect", "--format", "{{.Size}}", image))
         for image in (BACKEND_IMAGE, base_images["PYTHON_IMAGE"])
@@ -154,12 +167,8 @@ def backend_image(
 @pytest.fixture(scope="session")
 def proxy_image(workspace: Path, base_images: dict[str, str], timings: Timings) -> str:
     """Return keel's proxy image, built from deploy/proxy/ by podman-compose."""
-    builder = Stack(
-        workspace, project("prod"), PROD_FILES,
-        {**base_images, "PROXY_IMAGE": PROXY_IMAGE},
-    )  # fmt: skip
-    with timings.step("keel's proxy image (podman-compose build proxy)"):
-        builder.compose("build", "proxy", timeout=900)
+    image = ("PROXY_IMAGE", PROXY_IMAGE)
+    build(workspace, base_images, "proxy", image, timings, "keel's proxy image")
     return PROXY_IMAGE
 
 
