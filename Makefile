@@ -97,6 +97,7 @@ up: env install ## Run keel in Podman: the development stack (runserver, source 
 
 prod: env install ## The production stack in Podman (podman-compose.prod.yml: granian, read-only).
 	@$(PREFLIGHT) prod
+	$(BIN)/python scripts/podman_secrets.py create
 	$(COMPOSE) $(PROD_FILES) up -d --build
 	@$(PROD_URLS)
 
@@ -104,6 +105,7 @@ prod: env install ## The production stack in Podman (podman-compose.prod.yml: gr
 # takes every replica, whatever KEEL_REPLICAS was when they started.
 down: install ## Stop the stack, development or production (volumes are kept).
 	@out=$$($(COMPOSE) $(PROD_FILES) --profile redis down --remove-orphans 2>&1) || { echo "$$out" >&2; exit 1; }
+	@$(BIN)/python scripts/podman_secrets.py rm
 
 kube: env install ## deploy/kube.yaml with podman kube play, secrets from the env files.
 	@$(PREFLIGHT) kube

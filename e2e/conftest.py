@@ -16,7 +16,8 @@ DEBIAN_MIRROR is the mirror debootstrap uses.
 
 import os
 import secrets
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from e2e.stacks import (
     PODMAN_COMPOSE,
     PROD_FILES,
     PROD_REPLICAS,
+    PROD_SECRETS,
     PROXY_IMAGE,
     KubePlay,
     Stack,
@@ -178,8 +180,10 @@ def taken_down(
     label: str,
     request: pytest.FixtureRequest,
     timings: Timings,
+    after: Callable[[], object] = lambda: None,
 ) -> Iterator[None]:
-    """Take stack down however the block ends; show its logs if anything failed."""
+    """Take stack down however the block ends, then run after; show its logs
+    if anything failed."""
     try:
         yield
     except BaseException:
@@ -191,6 +195,7 @@ def taken_down(
     finally:
         with timings.step(f"{label}: down, volumes included"):
             stack.down()
+            after()
 
 
 @pytest.fixture(scope="session")
@@ -218,7 +223,24 @@ def production(
         workspace, project("prod"), PROD_FILES, env, profiles=("redis",),
         port=https_port, http_port=http_port, tls=True,
     )  # fmt: skip
-    with taken_down(stack, "production", request, timings):
+    # The stack's Podman secrets have fixed names: a user's make prod has them.
+    taken = [
+        name
+        for name in PROD_SECRETS
+        # Podman 4.3 has no `secret exists`.
+        if run("podman", "secret", "inspect", name, check=False).returncode == 0
+    ]
+    if taken:
+        pytest.fail(
+            f"Podman secrets {taken} exist already (make prod?); "
+            "stop it with make down",
+            pytrace=False,
+        )
+    secrets_script = (sys.executable, "scripts/podman_secrets.py")
+    run(*secrets_script, "create", cwd=workspace)
+    with taken_down(stack, "production", request, timings, after=(
+        lambda: run(*secrets_script, "rm", cwd=workspace)
+    )):  # fmt: skip
         with timings.step("production: up to first answer"):
             stack.compose("up", "-d")
             seconds = wait_until(

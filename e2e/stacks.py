@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scripts import podman_secrets
+
 from e2e.http import Endpoint
 from e2e.shell import CommandFailed, podman, run
 
@@ -20,6 +22,8 @@ SMTP_HOST = "keel-smtp"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
 # The production stack's backend replicas (KEEL_REPLICAS; the default is 2).
 PROD_REPLICAS = 3
+# The Podman secrets it mounts (scripts/podman_secrets.py makes them).
+PROD_SECRETS = tuple(map(podman_secrets.secret_name, podman_secrets.VARIABLES))
 PROXY_IMAGE = "localhost/keel-proxy:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
 # deploy/kube.yaml's replicas of keel-backend: Podman 4.3 names their pods

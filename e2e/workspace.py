@@ -38,6 +38,14 @@ def set_once(path: Path, name: str, value: str) -> None:
     path.write_text(text)
 
 
+def env_value(path: Path, name: str) -> str:
+    """Return the value the env file at path sets for name (once)."""
+    values = re.findall(rf"^{name}=(.*)$", path.read_text(), flags=re.M)
+    if len(values) != 1:
+        raise ValueError(f"{path} should set {name} once, not {len(values)} times")
+    return str(values[0]).strip()
+
+
 def make_workspace() -> Path:
     """Return the project's root in a new temporary folder, env files written."""
     copy = Path(tempfile.mkdtemp(prefix="keel-e2e-")) / "keel"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from scripts import podman_secrets
 
 from testing.environment import BACKEND
 
@@ -264,6 +265,51 @@ def test_compose_runs_keel_replicas_backends_like_kube(compose):
     assert kube["spec"]["replicas"] == int(deploy["replicas"])
 
 
+def test_compose_and_quadlet_mount_the_secrets_the_script_makes(compose, units):
+    names = [podman_secrets.secret_name(v) for v in podman_secrets.VARIABLES]
+    assert set(production_compose()["secrets"]) == set(names)
+    for service, unit in KEEL_CONTAINERS:
+        container = units[f"{unit}.container"]["Container"]
+        assert compose[service]["secrets"] == container["Secret"] == names
+        environment = dict(item.split("=", 1) for item in container["Environment"])
+        for variable, name in zip(podman_secrets.VARIABLES, names, strict=True):
+            # Blank, so that a value left in the env file cannot win or clash.
+            assert environment[variable] == compose[service]["environment"][variable]
+            assert environment[variable] == ""
+            path = f"/run/secrets/{name}"
+            assert environment[f"{variable}_FILE"] == path
+            assert compose[service]["environment"][f"{variable}_FILE"] == path
+
+
+def test_the_secret_script_passes_values_on_stdin_and_prints_only_names(
+    tmp_path, capsys
+):
+    log = tmp_path / "podman.log"
+    podman = tmp_path / "podman"
+    podman.write_text(f'#!/bin/sh\necho "$@" >> {log}\ncat >> {log}.stdin\n')
+    podman.chmod(0o755)
+    env_file = tmp_path / ".env"
+    values = {v: f"value-of-{v}-{os.getpid()}" for v in podman_secrets.VARIABLES}
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+    assert podman_secrets.create(str(podman), env_file) == 0
+    calls = log.read_text()
+    for variable, value in values.items():
+        assert f"secret create {podman_secrets.secret_name(variable)} -" in calls
+        assert value not in calls
+        assert value in (tmp_path / "podman.log.stdin").read_text()
+    printed = capsys.readouterr()
+    assert not [v for v in values.values() if v in printed.out + printed.err]
+
+
+def test_the_secret_script_names_a_missing_variable_not_a_value(tmp_path, capsys):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_SECRET_KEY=not-printed-ever\n")
+    assert podman_secrets.create("podman-is-never-run", env_file) == 1
+    message = capsys.readouterr().err
+    assert "JWT_SIGNING_KEY, DB_PASSWORD" in message
+    assert "not-printed-ever" not in message
+
+
 def test_every_shape_trusts_exactly_the_one_proxy(compose, units):
     assert compose["backend"]["environment"]["DJANGO_NUM_PROXIES"] == "1"
     environment = dict(
@@ -334,6 +380,10 @@ def test_kube_runs_the_compose_command_and_hardening(compose, service, deploymen
     compose_environment = dict(compose[service]["environment"])
     assert environment.pop("DB_PORT") == compose_environment.pop("DB_PORT")
     compose_environment.pop("DB_HOST")
+    # Podman's secrets as files, where kube reads its Secret (envFrom).
+    for variable in podman_secrets.VARIABLES:
+        assert compose_environment.pop(variable) == ""
+        compose_environment.pop(f"{variable}_FILE")
     # compose sets REDIS_URL in backend/.env, kube beside DB_HOST.
     assert environment.pop("REDIS_URL").startswith("redis://keel-redis:")
     assert environment == compose_environment
