@@ -210,7 +210,8 @@ def test_quadlet_container_is_hardened_like_the_compose_one(compose, units, name
     assert f"{backend['User'][0]}:{backend['Group'][0]}" == service["user"]
     args = podman_args(backend)
     limits = service["deploy"]["resources"]["limits"]
-    assert service["tmpfs"] == [args[args.index("--tmpfs") + 1]]
+    tmpfs = [args[i + 1] for i, arg in enumerate(args) if arg == "--tmpfs"]
+    assert service["tmpfs"] == tmpfs
     assert args[args.index("--memory") + 1] == limits["memory"]
     assert args[args.index("--cpus") + 1] == limits["cpus"]
     assert args[args.index("--pids-limit") + 1] == str(service["pids_limit"])
