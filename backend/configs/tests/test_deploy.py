@@ -25,7 +25,8 @@ QUADLET = ROOT / "deploy" / "quadlet"
 QUADLET_GENERATOR = Path("/usr/libexec/podman/quadlet")
 # The Quadlet units read copies of the compose stack's env files.
 ENV_FILE_COPIES = {
-    "backend/.env": "/etc/keel/backend.env",
+    # backend/.env less the secrets Podman mounts (scripts/podman_secrets.py).
+    "backend/prod.env": "/etc/keel/backend.env",
     "backend/db.env": "/etc/keel/db.env",
 }
 
@@ -292,7 +293,7 @@ def test_the_secret_script_passes_values_on_stdin_and_prints_only_names(
     env_file = tmp_path / ".env"
     values = {v: f"value-of-{v}-{os.getpid()}" for v in podman_secrets.VARIABLES}
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-    assert podman_secrets.create(str(podman), env_file) == 0
+    assert podman_secrets.create(str(podman), env_file, tmp_path / "prod.env") == 0
     calls = log.read_text()
     for variable, value in values.items():
         assert f"secret create {podman_secrets.secret_name(variable)} -" in calls
@@ -300,6 +301,20 @@ def test_the_secret_script_passes_values_on_stdin_and_prints_only_names(
         assert value in (tmp_path / "podman.log.stdin").read_text()
     printed = capsys.readouterr()
     assert not [v for v in values.values() if v in printed.out + printed.err]
+
+
+def test_the_stacks_env_file_is_backend_env_less_the_secrets(tmp_path):
+    env_file, prod_env = tmp_path / ".env", tmp_path / "prod.env"
+    env_file.write_text(
+        "# a comment\nDJANGO_DEBUG=0\nDJANGO_SECRET_KEY=s1\n"
+        "export JWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\nDB_NAME=keel\n"
+    )
+    podman = tmp_path / "podman"
+    podman.write_text("#!/bin/sh\ncat > /dev/null\n")
+    podman.chmod(0o755)
+    assert podman_secrets.create(str(podman), env_file, prod_env) == 0
+    assert prod_env.read_text() == "# a comment\nDJANGO_DEBUG=0\nDB_NAME=keel\n"
+    assert prod_env.stat().st_mode & 0o077 == 0
 
 
 def test_the_secret_script_names_a_missing_variable_not_a_value(tmp_path, capsys):
