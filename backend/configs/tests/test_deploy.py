@@ -18,6 +18,7 @@ import pytest
 import yaml
 from scripts import podman_secrets
 
+from configs.secret_files import SECRETS
 from testing.environment import BACKEND
 
 ROOT = BACKEND.parent
@@ -281,6 +282,10 @@ def test_compose_and_quadlet_mount_the_secrets_the_script_makes(compose, units):
             path = f"/run/secrets/{name}"
             assert environment[f"{variable}_FILE"] == path
             assert compose[service]["environment"][f"{variable}_FILE"] == path
+
+
+def test_the_mounted_secrets_are_ones_settings_read_from_name_file():
+    assert set(podman_secrets.VARIABLES) <= set(SECRETS)
 
 
 def test_the_secret_script_passes_values_on_stdin_and_prints_only_names(
