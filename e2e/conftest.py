@@ -248,6 +248,13 @@ def production(
                 answers(stack.endpoint),
                 timeout=180,
             )
+            # The first answer is one replica's; the checks reach each one.
+            for replica in stack.replicas("backend"):
+                wait_until(
+                    replica,
+                    answers(8000, host=stack.address(replica)),
+                    timeout=180,
+                )
         timings.figure(
             f"production stack up to first answer: {seconds:.1f} s "
             "(database created, all migrations applied)"
