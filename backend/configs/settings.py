@@ -461,7 +461,7 @@ KEEL: dict[str, Any] = {
         "KEEL_PASSWORD_CHECKS_PER_WORKER", default=1, minimum=1
     ),
     "PASSWORD_CHECK_WAIT": env.integer(
-        "KEEL_PASSWORD_CHECK_WAIT", default=2, minimum=0, maximum=30
+        "KEEL_PASSWORD_CHECK_WAIT", default=3, minimum=0, maximum=30
     ),
     # POST /api/auth/register/ answers 404 unless this is on.
     "ALLOW_REGISTRATION": env.flag("KEEL_ALLOW_REGISTRATION", default=False),
