@@ -53,9 +53,7 @@ class KeelAdminSite(admin.AdminSite):
             with password_check_slot(guess):
                 response = super().login(request, extra_context)
         except PasswordChecksBusy as busy:
-            return self.refused(
-                request, busy.status_code, str(busy.detail), busy.wait
-            )
+            return self.refused(request, busy.status_code, str(busy.detail), busy.wait)
         if response.status_code == 302 or not checked_a_password(response):
             # Signed in (the password was right), or stopped before a password
             # was checked: no failed guess either way.

@@ -48,7 +48,7 @@ def flood(
     while not stop.is_set():
         try:
             connection = socket.create_connection(
-                (client.host, client.port),
+                (client.host, client.port or 80),
                 timeout=client.timeout,
                 source_address=(client.source, 0) if client.source else None,
             )
