@@ -44,6 +44,7 @@ POLICY = "backend/core/tests/test_security_policy.py"
 UNIQUE_USERS = "backend/accounts/tests/test_unique_users.py"
 COUNTS = "backend/accounts/tests/test_counts.py"
 REVOCATION = "backend/accounts/tests/test_revocation.py"
+LOGIN_FLOOD = "backend/configs/tests/test_login_flood.py"
 
 
 @dataclass
@@ -85,6 +86,16 @@ def count(what: str) -> Figure:
 def prop(name: str, results: list[Result]) -> Any:
     """Return the property name as recorded by the first of results that has it."""
     return next(r.properties[name] for r in results if name in r.properties)
+
+
+def login_flood(results: list[Result]) -> str:
+    """The victim's logins and /me's p99 under a login flood, against quiet."""
+    return (
+        f"{prop('login_share', results):.0%} of {prop('logins', results)} logins 200;"
+        f" /me p99 {prop('me_p99_flood_ms', results)} ms vs"
+        f" {prop('me_p99_quiet_ms', results)} quiet"
+        f" ({prop('me_p99_ratio', results)}x)"
+    )
 
 
 def seconds(name: str) -> Figure:
@@ -410,6 +421,33 @@ CHECKS: list[Check] = [
             f"{prop('jobs', results)} jobs run once each, split "
             f"{prop('split', results)}; the every-minute job once a minute "
             f"({prop('minutes', results)} minute(s)) with both scheduling"
+        ),
+    ),
+    Check(
+        "login flood x16, one IP, wrong passwords: others log in",
+        (
+            f"{LOGIN_FLOOD}::test_a_one_address_login_flood_leaves_others_logging_in[wrong]",
+        ),
+        login_flood,
+    ),
+    Check(
+        "login flood x16, one IP, right passwords: others log in",
+        (
+            f"{LOGIN_FLOOD}::test_a_one_address_login_flood_leaves_others_logging_in[right]",
+        ),
+        login_flood,
+    ),
+    Check(
+        "login flood x16 from 16 IPs (a figure, no target)",
+        (f"{LOGIN_FLOOD}::test_a_sixteen_address_login_flood_is_measured",),
+        login_flood,
+    ),
+    Check(
+        "8 simultaneous logins, no attacker: all 200",
+        (f"{LOGIN_FLOOD}::test_eight_simultaneous_logins_all_succeed",),
+        lambda results: (
+            f"{prop('statuses', results).count(200)}/8 200 from 8 IPs;"
+            f" from one IP {prop('one_address_statuses', results).count(200)}/8"
         ),
     ),
     Check(

@@ -3,8 +3,9 @@ Keel's admin site: Django's, with the API's brute-force protection on its login.
 
 ``/admin/login/`` checks a password like ``POST /api/auth/token/`` does, so it
 counts each attempt under the same throttles and the same keys (per client IP
-and per username, accounts.throttles), holds one of the same password-check
-slots (accounts.password_checks) and refunds the attempt when the password was
+and per username, accounts.throttles), waits in the same fair queue for one of
+the same password-check slots (accounts.password_checks; a refusal counts
+against the address alike) and refunds the attempt when the password was
 right or none was checked (a GET, or a form with a blank field). A guess
 therefore costs the same whichever door it comes through: an account locked
 through the API is locked in the admin, and the other way round, while its
@@ -52,7 +53,7 @@ class KeelAdminSite(admin.AdminSite):
             with password_check_slot(guess):
                 response = super().login(request, extra_context)
         except PasswordChecksBusy as busy:
-            return self.refused(request, busy.status_code, str(busy.detail), 1)
+            return self.refused(request, busy.status_code, str(busy.detail), busy.wait)
         if response.status_code == 302 or not checked_a_password(response):
             # Signed in (the password was right), or stopped before a password
             # was checked: no failed guess either way.

@@ -3,8 +3,8 @@ Which password guesses a request was counted for, and the refund of them.
 
 The password-guess throttles (accounts.throttles) count an attempt before the
 password is checked; a request that turns out to check no password (bad
-input, no free password-check slot) or the right one is refunded here, so
-that only wrong passwords count.
+input) or the right one is refunded here, so that only wrong passwords count;
+one refused a password-check slot is refunded all but its address's count.
 """
 
 from typing import cast
@@ -29,10 +29,12 @@ def record_guess(request: Request, key: str) -> None:
     counted.append(key)
 
 
-def refund_password_guess(request: Request) -> None:
-    """Uncount what the password-guess throttles counted for request, once."""
+def refund_password_guess(request: Request, *, keep: str | None = None) -> None:
+    """Uncount what the password-guess throttles counted for request, once;
+    the count under key keep, if any, stays."""
     for key in getattr(request, COUNTED_GUESSES, None) or []:
-        uncount_attempt(key=key)
+        if key != keep:
+            uncount_attempt(key=key)
     setattr(request, COUNTED_GUESSES, [])
 
 

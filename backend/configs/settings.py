@@ -453,10 +453,15 @@ KEEL: dict[str, Any] = {
     # Where the throttles count (accounts.counts): Redis when there is one, else
     # PostgreSQL, so that every worker and replica counts against one limit.
     "THROTTLE_COUNTS": "cache" if REDIS_URL else "database",
-    # Password checks (login, password change) one worker process runs at once;
-    # one more gets 503 at once, so a burst of logins cannot take every thread.
+    # Password checks (login, password change) one worker process runs at once,
+    # so a burst of logins cannot take every thread; one more waits in a queue
+    # fair across client addresses for at most PASSWORD_CHECK_WAIT seconds,
+    # then gets 503, counted against its address (accounts.password_checks).
     "PASSWORD_CHECKS_PER_WORKER": env.integer(
         "KEEL_PASSWORD_CHECKS_PER_WORKER", default=1, minimum=1
+    ),
+    "PASSWORD_CHECK_WAIT": env.integer(
+        "KEEL_PASSWORD_CHECK_WAIT", default=3, minimum=0, maximum=30
     ),
     # POST /api/auth/register/ answers 404 unless this is on.
     "ALLOW_REGISTRATION": env.flag("KEEL_ALLOW_REGISTRATION", default=False),

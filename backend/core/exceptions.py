@@ -126,5 +126,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     elif not isinstance(exc, exceptions.ValidationError):
         response.data = detail_and_code(response.data)
     if response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-        response["Retry-After"] = "5"
+        # DRF sent an exception's own wait (PasswordChecksBusy's), if it had one.
+        response.setdefault("Retry-After", "5")
     return response

@@ -71,7 +71,7 @@ PASSWORD_CHECKS_IN_FLIGHT = Gauge(
 )
 PASSWORD_CHECKS_REFUSED = Counter(
     "keel_password_checks_refused",
-    "Password checks refused with 503 because the worker's slots were taken.",
+    "Password checks refused with 503: the client IP's cap or the wait ran out.",
 )
 
 

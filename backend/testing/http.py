@@ -9,15 +9,27 @@ from urllib.parse import urlsplit
 class LiveClient:
     """Plain HTTP/1.1 to a live server: no redirects followed, headers verbatim."""
 
-    def __init__(self, url: str, timeout: float = 10) -> None:
+    def __init__(self, url: str, timeout: float = 10, source: str = "") -> None:
         address = urlsplit(url)
         self.host, self.port = address.hostname or "127.0.0.1", address.port
         self.timeout = timeout
+        # The local address to connect from: on Linux every 127.x.y.z is this
+        # machine's, so clients on loopback can come from distinct addresses.
+        self.source = source
 
     @classmethod
-    def on_port(cls, port: int, timeout: float = 10) -> "LiveClient":
+    def on_port(cls, port: int, timeout: float = 10, source: str = "") -> "LiveClient":
         """Return a client of the server listening on 127.0.0.1:port."""
-        return cls(f"http://127.0.0.1:{port}", timeout=timeout)
+        return cls(f"http://127.0.0.1:{port}", timeout=timeout, source=source)
+
+    def connect(self) -> http.client.HTTPConnection:
+        """Return a new connection to the server, from the source address if any."""
+        return http.client.HTTPConnection(
+            self.host,
+            self.port,
+            timeout=self.timeout,
+            source_address=(self.source, 0) if self.source else None,
+        )
 
     def request(
         self,
@@ -27,9 +39,7 @@ class LiveClient:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], bytes]:
         """Return the status, headers and body of one request, on a new connection."""
-        connection = http.client.HTTPConnection(
-            self.host, self.port, timeout=self.timeout
-        )
+        connection = self.connect()
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()

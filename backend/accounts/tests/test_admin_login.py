@@ -115,3 +115,24 @@ def test_an_admin_form_without_both_fields_is_not_a_guess(owner, form):
         response = Client().post(ADMIN_LOGIN_URL, form, REMOTE_ADDR="10.0.6.2")
         assert response.status_code == 200
     assert admin_login(address="10.0.6.2").status_code == 302
+
+
+def test_admin_logins_refused_a_password_slot_count_against_the_address(
+    owner, settings
+):
+    from accounts.password_checks import password_check_queue
+
+    settings.KEEL = {**settings.KEEL, "PASSWORD_CHECK_WAIT": 0}
+    queue = password_check_queue()
+    assert queue.enter("198.51.100.8")  # another address's check holds the slot
+    try:
+        for _ in range(PER_IP):
+            response = admin_login(address="192.0.2.68")
+            assert response.status_code == 503
+            assert response["Retry-After"] == "1"
+            assert "Too many sign-ins at once" in response.content.decode()
+        assert_refused_in_the_admins_look(admin_login(address="192.0.2.68"))
+    finally:
+        queue.leave("198.51.100.8")
+    # The username was refunded each time: its owner signs in elsewhere.
+    assert admin_login(address="198.51.100.9").status_code == 302

@@ -2,7 +2,7 @@
 
 from prometheus_client import REGISTRY
 
-from accounts.password_checks import password_check_slots
+from accounts.password_checks import password_check_queue
 from accounts.tests.factories import login
 
 
@@ -10,14 +10,15 @@ def sample(name):
     return REGISTRY.get_sample_value(name) or 0.0
 
 
-def test_a_login_refused_for_want_of_a_slot_is_counted(user, api_client):
+def test_a_login_refused_for_want_of_a_slot_is_counted(user, api_client, settings):
+    settings.KEEL = {**settings.KEEL, "PASSWORD_CHECK_WAIT": 0}
     before = sample("keel_password_checks_refused_total")
-    slots = password_check_slots()
-    assert slots.acquire(blocking=False)
+    queue = password_check_queue()
+    assert queue.enter("198.51.100.7")
     try:
         assert login(api_client).status_code == 503
     finally:
-        slots.release()
+        queue.leave("198.51.100.7")
     assert sample("keel_password_checks_refused_total") == before + 1
 
 

@@ -151,20 +151,23 @@ def slow_cache(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_parallel_guesses_get_no_more_than_the_limit_through(
-    live, settings, slow_cache
+    live, settings, slow_cache, rest_framework
 ):
-    # Enough password-check slots for every guess: the counting is under test.
+    # Enough password-check slots for every guess, each from an address of its
+    # own (one address runs one check at a time): the counting is under test.
     settings.KEEL = {**settings.KEEL, "PASSWORD_CHECKS_PER_WORKER": 12}
+    rest_framework(NUM_PROXIES=1)
     make_user()
     start = threading.Barrier(12)
     statuses = []
     body = {"username": "alice", "password": "wrong password!"}
 
-    def guess():
+    def guess(number):
         start.wait()
-        statuses.append(live.post_json(TOKEN_URL, body)[0])
+        proxied = {"X-Forwarded-For": f"192.0.2.{number}"}
+        statuses.append(live.post_json(TOKEN_URL, body, headers=proxied)[0])
 
-    threads = [threading.Thread(target=guess) for _ in range(12)]
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -192,23 +195,26 @@ def test_throttle_counts_live_in_redis_where_every_worker_sees_them(
     assert_throttled(login(api_client))
 
 
-def test_a_login_finding_every_password_slot_taken_is_503_and_refunded(
-    user, api_client
+def test_a_login_refused_a_password_slot_counts_against_its_address_only(
+    user, api_client, settings
 ):
-    from accounts.password_checks import password_check_slots
+    from accounts.password_checks import password_check_queue
 
-    slots = password_check_slots()
-    assert slots.acquire(blocking=False)
+    settings.KEEL = {**settings.KEEL, "PASSWORD_CHECK_WAIT": 0}
+    queue = password_check_queue()
+    assert queue.enter("198.51.100.7")  # another address's check holds the slot
     try:
-        for _ in range(PER_USERNAME + 1):
+        for _ in range(PER_IP):
             response = login(api_client)
             assert response.status_code == 503
             assert response.json()["code"] == "password_checks_busy"
-            assert response["Retry-After"]
+            assert response["Retry-After"] == "1"
+        # The refusals used up the address's allowance: throttled, cheaply.
+        assert_throttled(login(api_client))
     finally:
-        slots.release()
-    # None of those attempts counted as a guess.
-    assert login(api_client).status_code == 200
+        queue.leave("198.51.100.7")
+    # But none counted against the username: its owner signs in elsewhere.
+    assert login(api_client, REMOTE_ADDR="10.9.9.9").status_code == 200
 
 
 @pytest.mark.parametrize(

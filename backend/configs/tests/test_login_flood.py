@@ -1,0 +1,181 @@
+"""
+Logins under a login flood, against the production server (bin/serve: two
+workers of four threads) with production settings and real PBKDF2.
+
+Each client has an address of its own on loopback (127.0.0.2, 127.0.0.3...:
+on Linux all of 127/8 is this machine), so the server sees real, distinct
+socket addresses with DJANGO_NUM_PROXIES=0, as behind no proxy. The flood is
+16 keep-alive connections from one address logging in to an account of the
+flooder's own (mallory), with wrong passwords or with the right one; the
+victim logs in to her account every 0.5 s from another address, while a third
+GETs /api/auth/me/ every 25 ms. It runs in make security (marker ``load``).
+"""
+
+import json
+import os
+import statistics
+import threading
+import time
+
+import pytest
+
+from django.db import connection
+
+from accounts.tests.factories import make_user
+from configs.tests.test_server import start_server, stop
+from testing.flood import Flood
+from testing.http import LiveClient
+
+pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
+
+SECONDS = float(os.environ.get("KEEL_LOGIN_FLOOD_SECONDS", "15"))
+PASSWORD = "a long login-flood passphrase"
+TOKEN_URL, ME_URL = "/api/auth/token/", "/api/auth/me/"
+FLOODER, VICTIM, WATCHER = "127.0.0.2", "127.0.0.3", "127.0.0.4"
+
+
+@pytest.fixture
+def server(tmp_path, settings):
+    from configs import settings as project_settings
+
+    # The server hashes as in production, so the users' hashes must be its kind.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    make_user(username="victim", password=PASSWORD)
+    make_user(username="mallory", password=PASSWORD)
+    server, port, _ = start_server(
+        tmp_path,
+        DB_NAME=connection.settings_dict["NAME"],
+        DJANGO_LOG_LEVEL="WARNING",
+        KEEL_WORKERS="2",
+        KEEL_THREADS="4",
+    )
+    try:
+        yield port
+    finally:
+        stop(server)
+
+
+def login(port, source, username="victim", password=PASSWORD):
+    client = LiveClient.on_port(port, timeout=15, source=source)
+    return client.post_json(TOKEN_URL, {"username": username, "password": password})
+
+
+def p99(samples):
+    return statistics.quantiles(samples, n=100)[98]
+
+
+def victim_and_watcher(port, token, seconds):
+    """
+    Return the victim's login statuses (one every 0.5 s) and /me's latencies
+    in ms (one every 25 ms, on one keep-alive connection), over seconds.
+    """
+    statuses, latencies = [], []
+    done = threading.Event()
+
+    def victim():
+        start = time.monotonic()
+        for number in range(int(seconds / 0.5)):
+            statuses.append(login(port, VICTIM)[0])
+            time.sleep(max(start + (number + 1) * 0.5 - time.monotonic(), 0))
+        done.set()
+
+    def watcher():
+        me = LiveClient.on_port(port, timeout=15, source=WATCHER).connect()
+        headers = {"Authorization": f"Bearer {token}"}
+        while not done.is_set():
+            began = time.perf_counter()
+            me.request("GET", ME_URL, headers=headers)
+            response = me.getresponse()
+            response.read()
+            latencies.append((time.perf_counter() - began) * 1000)
+            assert response.status == 200
+            time.sleep(0.025)
+        me.close()
+
+    threads = [threading.Thread(target=victim), threading.Thread(target=watcher)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses, latencies
+
+
+def measure(port, record_property, flood_body, sources):
+    """Run quiet, then under the flood; record and return the figures."""
+    status, _, body = login(port, WATCHER)
+    assert status == 200, body
+    token = json.loads(body)["access"]
+    _, quiet = victim_and_watcher(port, token, SECONDS)
+    with Flood(
+        port, TOKEN_URL, flood_body, connections=16, source=",".join(sources)
+    ) as flood:
+        time.sleep(1)  # the flood at full strength before the victim starts
+        statuses, loaded = victim_and_watcher(port, token, SECONDS)
+        flood_counts = flood.stop()
+    share = statuses.count(200) / len(statuses)
+    figures = {
+        "login_share": round(share, 3),
+        "logins": len(statuses),
+        "victim_statuses": dict(
+            sorted((str(s), statuses.count(s)) for s in set(statuses))
+        ),
+        "me_p99_quiet_ms": round(p99(quiet), 1),
+        "me_p99_flood_ms": round(p99(loaded), 1),
+        "me_p99_ratio": round(p99(loaded) / p99(quiet), 2),
+        "me_p50_quiet_ms": round(statistics.median(quiet), 1),
+        "me_p50_flood_ms": round(statistics.median(loaded), 1),
+        "flood": flood_counts,
+    }
+    for name, value in figures.items():
+        record_property(name, value)
+    print(figures)
+    return figures
+
+
+@pytest.mark.parametrize("password", ["wrong", "right"])
+def test_a_one_address_login_flood_leaves_others_logging_in(
+    server, record_property, password
+):
+    flood_body = {
+        "username": "mallory",
+        "password": PASSWORD if password == "right" else "wrong " + PASSWORD,
+    }
+    figures = measure(server, record_property, flood_body, [FLOODER])
+    assert figures["login_share"] >= 0.9, figures
+    assert figures["me_p99_ratio"] < 5, figures
+
+
+def test_a_sixteen_address_login_flood_is_measured(server, record_property):
+    # No target: one connection per address is under every address's cap, so
+    # the flood shares the password checks with the victim, round-robin. Right
+    # passwords, the worst case: wrong ones would soon lock mallory's username.
+    sources = [f"127.0.2.{number}" for number in range(1, 17)]
+    flood_body = {"username": "mallory", "password": PASSWORD}
+    figures = measure(server, record_property, flood_body, sources)
+    assert figures["logins"] > 0
+
+
+def simultaneous_logins(port, sources):
+    start = threading.Barrier(len(sources))
+    statuses = []
+
+    def one(source):
+        start.wait()
+        statuses.append(login(port, source)[0])
+
+    threads = [threading.Thread(target=one, args=(source,)) for source in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_eight_simultaneous_logins_all_succeed(server, record_property):
+    statuses = simultaneous_logins(server, [f"127.0.3.{n}" for n in range(1, 9)])
+    record_property("statuses", statuses)
+    # From one address: it holds one running and one waiting check per worker.
+    one_address = simultaneous_logins(server, ["127.0.4.1"] * 8)
+    record_property("one_address_statuses", one_address)
+    print({"statuses": statuses, "one_address_statuses": one_address})
+    assert statuses == [200] * 8
