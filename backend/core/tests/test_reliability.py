@@ -10,6 +10,7 @@ scripts/security.py's table.
 
 import io
 import json
+import re
 import signal
 import statistics
 import time
@@ -87,8 +88,25 @@ def test_reset_takes_the_same_time_for_a_known_and_an_unknown_address(
     unknown = statistics.median(timings["unknown"]) * 1000
     record_property("known_ms", f"{known:.2f}")
     record_property("unknown_ms", f"{unknown:.2f}")
-    # The same work either way: the medians differ by noise only.
-    assert abs(known - unknown) < max(1.0, 0.2 * min(known, unknown))
+    # The medians are the figure; the guarantee is that the request does the
+    # same work either way, the same statements on the same tables, checked
+    # without a clock (a timed bound fails with the machine's load).
+    assert statement_shapes("user1@example.com") == statement_shapes(
+        "nobody1@example.com"
+    )
+
+
+def statement_shapes(email):
+    """Return the SQL a reset request for email runs, its literals blanked."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIClient
+
+    with CaptureQueriesContext(connection) as queries:
+        response = APIClient().post(RESET_URL, {"email": email}, format="json")
+    assert response.status_code == 202
+    literal = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+    return [literal.sub("?", query["sql"]) for query in queries.captured_queries]
 
 
 def test_reset_to_message_received_through_a_real_worker(
