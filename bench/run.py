@@ -44,6 +44,7 @@ from bench import startproject
 from testing.environment import production_environment
 from testing.network import free_port
 from testing.postgres import ThrowawayPostgres
+from testing.redis import ThrowawayRedis
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -175,7 +176,9 @@ CASES = [
 ]
 
 
-def base_environment(database: dict[str, str], backend: Path) -> dict[str, str]:
+def base_environment(
+    database: dict[str, str], backend: Path, redis_url: str
+) -> dict[str, str]:
     """Return the tests' production environment (debug off) for the servers."""
     production = production_environment()
     return {
@@ -188,7 +191,10 @@ def base_environment(database: dict[str, str], backend: Path) -> dict[str, str]:
         "JWT_ACCESS_TOKEN_LIFETIME": "3600",
         # wrk speaks plain HTTP, as a TLS-terminating proxy in front would.
         "DJANGO_SECURE_SSL_REDIRECT": "0",
-        **({"REDIS_URL": os.environ["REDIS_URL"]} if "REDIS_URL" in os.environ else {}),
+        # The shared cache keel's several-worker shapes run (kube, the compose
+        # redis profile): login limits, revocation and the user cache across
+        # workers. Without it each request reads the user from PostgreSQL.
+        "REDIS_URL": redis_url,
         **database,
     }
 
@@ -203,6 +209,19 @@ def database() -> Iterator[dict[str, str]]:
     server.create_database()
     try:
         yield server.environment()
+    finally:
+        server.remove()
+
+
+@contextlib.contextmanager
+def shared_cache() -> Iterator[str]:
+    """Yield the Redis URL to use: REDIS_URL, or a throwaway redis-server's."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = ThrowawayRedis().start()
+    try:
+        yield server.url
     finally:
         server.remove()
 
@@ -656,10 +675,16 @@ def main() -> int:
     started = time.monotonic()
     load = {"before": load_average()}
     password = secrets.token_urlsafe(16)
-    with database() as db, tempfile.TemporaryDirectory(prefix="keel-bench-") as tmp:
+    with (
+        database() as db,
+        shared_cache() as redis_url,
+        tempfile.TemporaryDirectory(prefix="keel-bench-") as tmp,
+    ):
         workdir = Path(tmp)
-        backend = example_project(workdir, base_environment(db, ROOT / "backend"))
-        env = base_environment(db, backend)
+        backend = example_project(
+            workdir, base_environment(db, ROOT / "backend", redis_url)
+        )
+        env = base_environment(db, backend, redis_url)
         prepare(env, backend, password)
         peer = workdir / "startproject"
         peer.mkdir()
