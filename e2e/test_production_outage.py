@@ -10,6 +10,9 @@ from e2e.shell import TimedOut, inspect, run, wait_until
 from e2e.stacks import Stack
 from e2e.timings import Timings
 
+# How long a worker reuses its /readyz answer (core.health.READINESS_CACHE_SECONDS).
+READYZ_REUSE_SECONDS = 1.0
+
 
 def healthcheck_passes(container: str) -> bool:
     return run("podman", "healthcheck", "run", container, check=False).returncode == 0
@@ -68,6 +71,7 @@ def outage(production: Stack, signed_in: dict[str, str]) -> Outage:
     backend_before = inspect(backend, backend_template)
     db_started = inspect(db, "{{.State.StartedAt}}")
     healthy_before = healthcheck_passes(backend)
+    asked = time.monotonic()
     production.compose("stop", "db")
     try:
         began = time.monotonic()
@@ -75,6 +79,10 @@ def outage(production: Stack, signed_in: dict[str, str]) -> Outage:
         admin_seconds = time.monotonic() - began
         readyz_during = readyz_once_its_cache_expires(port)
         healthz_during = status(port, "/healthz")
+        # The healthcheck asked this replica just before the stop, and the
+        # worker that answered reuses that answer for a second: /readyz above
+        # may have been answered by another replica, so wait that out here.
+        time.sleep(max(0.0, asked + READYZ_REUSE_SECONDS + 0.5 - time.monotonic()))
         healthy_during = healthcheck_passes(backend)
     finally:
         production.compose("start", "db")
