@@ -47,7 +47,8 @@ class PgBouncer:
             f"{self.database} = host={host} port={port} dbname={self.database}\n"
             "[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
-            f"unix_socket_dir =\nauth_type = trust\nauth_file = {self.workdir}/userlist.txt\n"
+            "unix_socket_dir =\nauth_type = trust\n"
+            f"auth_file = {self.workdir}/userlist.txt\n"
             f"admin_users = {self.user}\npool_mode = transaction\n"
             "default_pool_size = 4\n"
         )
