@@ -132,7 +132,7 @@ TEMPLATES = [
 
 _statement_timeout = env.integer("DB_STATEMENT_TIMEOUT", default=15)
 # PostgreSQL itself: where migrate_locked, backups and the job worker connect.
-_database = {
+_database: dict[str, Any] = {
     "ENGINE": "django.db.backends.postgresql",
     "NAME": env.required("DB_NAME"),
     "USER": env.required("DB_USER"),
