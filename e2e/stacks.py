@@ -3,6 +3,7 @@ The stacks under test: podman-compose projects, the kube play, and an
 inventory of what Podman holds, to show that nothing is left behind.
 """
 
+import ipaddress
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,11 +182,22 @@ class KubePlay:
         if pooled.count("value: keel-pgbouncer") != 2:
             raise ValueError("deploy/kube.yaml should set DB_POOLER_HOST twice")
         self.pooled_manifest.write_text(pooled)
+        replaced = [
+            str(ipaddress.ip_address(self.address(name)))
+            for name in [*self.backends(), self.worker()]
+        ]
         podman("kube", "play", "--network", self.network, str(self.pgbouncer_manifest))
-        podman(
-            "kube", "play", "--replace", "--network", self.network,
-            str(self.pooled_manifest),
-        )  # fmt: skip
+        podman("kube", "play", "--down", str(self.pooled_manifest))
+        # PostgreSQL ends a gone container's sessions only once it notices
+        # the peer gone (TCP keepalive, minutes): end them now, so that the
+        # counts that follow are of the containers that run.
+        # Addresses only, each parsed by ipaddress above.
+        addresses = ", ".join(map(repr, replaced))
+        self.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608
+            f"WHERE host(client_addr) IN ({addresses})"
+        )
+        podman("kube", "play", "--network", self.network, str(self.pooled_manifest))
 
     def up(self) -> None:
         """Create the secrets and the network, then play the manifest."""
@@ -234,19 +246,22 @@ class KubePlay:
             raise CommandFailed(f"expected one running kube worker, found {names}")
         return names[0]
 
+    def psql(self, query: str) -> str:
+        """Return what psql prints for query, run in the database container."""
+        return podman(
+            "exec", "keel-db-db", "sh", "-c",
+            f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -AtF " " -c "{query}"',
+        )  # fmt: skip
+
     def postgres_connections(self) -> dict[str, int]:
         """Return PostgreSQL's client connections to keel's database, by client
         address (asked over the database container's socket, so the asking
         adds none)."""
-        query = (
+        rows = self.psql(
             "SELECT host(client_addr), count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND backend_type = 'client backend' "
             "AND client_addr IS NOT NULL GROUP BY 1"
         )
-        rows = podman(
-            "exec", "keel-db-db", "sh", "-c",
-            f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -AtF " " -c "{query}"',
-        )  # fmt: skip
         return {
             address: int(count)
             for address, count in (line.split() for line in rows.splitlines() if line)

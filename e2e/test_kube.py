@@ -207,10 +207,13 @@ def test_each_replica_holds_at_most_workers_times_threads_connections(
     per_replica = {name: counts.get(address, 0) for name, address in replicas.items()}
     for name, count in per_replica.items():
         assert 1 <= count <= workers_times_threads(name), per_replica
+    worker = counts.get(kube.address(kube.worker()), 0)
+    # Nothing else connects: the replicas and the worker are all there is.
+    assert sum(counts.values()) == sum(per_replica.values()) + worker, counts
     timings.figure(
         f"PostgreSQL connections per replica ({KUBE_REPLICAS} replicas, "
         f"{len(statuses)} admin pages in parallel over them, no PgBouncer): "
-        f"{sorted(per_replica.values())}, {sum(counts.values())} in all"
+        f"{sorted(per_replica.values())}, and {worker} from the worker"
     )
 
 

@@ -6,7 +6,8 @@ replicas' connections end at PgBouncer, and PostgreSQL sees its pool only;
 login, rotation and migrations work through it.
 
 It runs after test_kube, on the same play: the database, Redis and their data
-stay, only the replicas and the worker are replaced.
+stay, only the replicas and the worker are replaced (their sessions ended, so
+that PostgreSQL's counts are of the containers that run).
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +99,7 @@ def test_postgresql_sees_pgbouncers_pool_not_the_replicas(
     assert set(statuses) == {200}, statuses
     counts = pooled.postgres_connections()
     bouncer = counts.get(pgbouncer_address(pooled), 0)
+    worker = counts.get(pooled.address(pooled.worker()), 0)
     per_replica = {name: counts.get(address, 0) for name, address in replicas.items()}
     # No replica reaches PostgreSQL itself; PgBouncer holds at most its pool,
     # fewer than the replicas' threads, which all ran at once.
@@ -107,10 +109,12 @@ def test_postgresql_sees_pgbouncers_pool_not_the_replicas(
     assert threads > KUBE_PGBOUNCER_POOL
     # The worker waits for jobs with LISTEN, which needs a session: it
     # connects to PostgreSQL directly (bin/worker).
-    assert counts.get(pooled.address(pooled.worker()), 0) >= 1, counts
+    assert worker >= 1, counts
+    # Nothing else connects: PgBouncer's pool and the worker are all there is.
+    assert sum(counts.values()) == bouncer + worker, counts
     timings.figure(
         f"PostgreSQL connections with PgBouncer ({KUBE_REPLICAS} replicas of "
         f"{threads // KUBE_REPLICAS} threads, {len(statuses)} admin pages in "
         f"parallel): {bouncer} from PgBouncer (pool {KUBE_PGBOUNCER_POOL}), "
-        f"{sum(per_replica.values())} from the replicas, {sum(counts.values())} in all"
+        f"0 from the replicas, and {worker} from the worker (direct)"
     )
