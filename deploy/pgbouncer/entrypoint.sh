@@ -65,8 +65,8 @@ default_pool_size = $PGBOUNCER_POOL_SIZE
 max_db_connections = $PGBOUNCER_POOL_SIZE
 reserve_pool_size = 0
 max_client_conn = $PGBOUNCER_MAX_CLIENT_CONN
-; A dead PostgreSQL fails a waiting client within seconds, not minutes, so
-; keel's readiness check fails as fast as it does without PgBouncer.
+; With PostgreSQL down, a client waits at most 10 s for a server connection
+; (PgBouncer's default is 120 s); each connect attempt gives up after 3 s.
 server_connect_timeout = 3
 query_wait_timeout = 10
 server_login_retry = 1
