@@ -11,7 +11,7 @@ UV_VERSION := $(shell sed -n 's/^ *"uv==\([^"]*\)",$$/\1/p' pyproject.toml)
 COMPOSE ?= $(BIN)/podman-compose
 PROD_FILES := -f podman-compose.yml -f podman-compose.prod.yml
 # make lint checks these against this release's API schemas (bundled, offline).
-KUBE_MANIFESTS := deploy/kube.yaml deploy/kube-cluster.yaml
+KUBE_MANIFESTS := deploy/kube.yaml deploy/kube-cluster.yaml deploy/kube-pgbouncer.yaml
 KUBERNETES_VERSION := 1.37.0
 DB_PUBLISH_PORT ?= 5432
 export DB_PUBLISH_PORT
@@ -95,16 +95,22 @@ up: env install ## Run keel in Podman: the development stack (runserver, source 
 	KEEL_DEV_USER=$(DEV_USER) $(COMPOSE) up -d --build
 	@$(STACK_URLS)
 
+# PGBOUNCER=1: make prod and make kube put PgBouncer between the replicas and
+# PostgreSQL (docs/scaling.md#pgbouncer).
+PGBOUNCER ?= 0
+POOLED = [ "$(PGBOUNCER)" = 1 ]
+
 prod: env install ## The production stack in Podman (podman-compose.prod.yml: granian, read-only).
 	@$(PREFLIGHT) prod
 	$(BIN)/python scripts/podman_secrets.py create
-	$(COMPOSE) $(PROD_FILES) up -d --build
+	if $(POOLED); then DB_POOLER_HOST=pgbouncer $(COMPOSE) $(PROD_FILES) --profile pgbouncer up -d --build; \
+	else $(COMPOSE) $(PROD_FILES) up -d --build; fi
 	@$(PROD_URLS)
 
 # Through both files, so the production-only proxy goes too; --remove-orphans
 # takes every replica, whatever KEEL_REPLICAS was when they started.
 down: install ## Stop the stack, development or production (volumes are kept).
-	@out=$$($(COMPOSE) $(PROD_FILES) --profile redis down --remove-orphans 2>&1) || { echo "$$out" >&2; exit 1; }
+	@out=$$($(COMPOSE) $(PROD_FILES) --profile redis --profile pgbouncer down --remove-orphans 2>&1) || { echo "$$out" >&2; exit 1; }
 	@$(BIN)/python scripts/podman_secrets.py rm
 
 kube: env install ## deploy/kube.yaml with podman kube play, secrets from the env files.
@@ -112,13 +118,19 @@ kube: env install ## deploy/kube.yaml with podman kube play, secrets from the en
 	$(COMPOSE) $(PROD_FILES) build backend
 	$(BIN)/python scripts/kube_secrets.py podman
 	podman network exists keel || podman network create keel
-	podman kube play --replace --network keel deploy/kube.yaml
+	if $(POOLED); then $(COMPOSE) $(PROD_FILES) --profile pgbouncer build pgbouncer \
+		&& podman kube play --replace --network keel deploy/kube-pgbouncer.yaml \
+		&& mkdir -p .keel && sed '/name: DB_POOLER_HOST$$/{n;s/value: ""/value: keel-pgbouncer/}' \
+			deploy/kube.yaml > .keel/kube-pgbouncer-backend.yaml \
+		&& podman kube play --replace --network keel .keel/kube-pgbouncer-backend.yaml; \
+	else podman kube play --replace --network keel deploy/kube.yaml; fi
 	@echo "keel's replicas, on the network keel (no host port: docs/kube.md):"
 	@podman ps --filter 'name=^keel-backend-pod-[0-9]+-backend$$' --format '{{.Names}}' \
 		| xargs -r podman inspect --format '  http://{{(index .NetworkSettings.Networks "keel").IPAddress}}:8000/  {{.Name}}'
 
 kube-down: ## Stop what make kube started (the volume keel-pgdata is kept).
 	podman kube play --down deploy/kube.yaml
+	-podman pod exists keel-pgbouncer && podman kube play --down deploy/kube-pgbouncer.yaml
 	podman secret rm keel-backend keel-db
 
 logs: install ## Follow the server's logs (the stack's backend, or .keel/ on the host).
@@ -148,7 +160,7 @@ clean: ## Delete keel's data and caches: .keel/ (host database), the stack's vol
 	rm -rf .keel backend/staticfiles .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -path ./.venv -prune -o -name __pycache__ -type d -exec rm -rf {} +
 	@if command -v podman >/dev/null && [ -x $(COMPOSE) ]; then \
-		out=$$($(COMPOSE) $(PROD_FILES) --profile redis down --remove-orphans --volumes 2>&1) \
+		out=$$($(COMPOSE) $(PROD_FILES) --profile redis --profile pgbouncer down --remove-orphans --volumes 2>&1) \
 			|| { echo "$$out" >&2; exit 1; }; fi
 
 e2e: install ## Run it all in Podman: image, both stacks, kube (pytest e2e/; root on a bare host).

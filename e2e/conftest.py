@@ -9,9 +9,9 @@ run if Podman still holds a container, pod, volume, network or secret that
 was not there before.
 
 Environment: KEEL_E2E_KEEP=1 keeps the workspace; PYTHON_IMAGE,
-POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE pick base images instead of the
-real ones or the stand-ins; KEEL_E2E_PULL=0 skips trying to pull the real ones;
-DEBIAN_MIRROR is the mirror debootstrap uses.
+POSTGRES_IMAGE, REDIS_IMAGE, NGINX_IMAGE and DEBIAN_IMAGE pick base images
+instead of the real ones or the stand-ins; KEEL_E2E_PULL=0 skips trying to pull
+the real ones; DEBIAN_MIRROR is the mirror debootstrap uses.
 """
 
 import os
@@ -30,6 +30,7 @@ from e2e.stacks import (
     BACKEND_IMAGE,
     DEV_FILES,
     DEV_OWNER,
+    PGBOUNCER_IMAGE,
     PODMAN_COMPOSE,
     PROD_FILES,
     PROD_REPLICAS,
@@ -59,6 +60,7 @@ SCENARIOS = (
     "test_production_restart",
     "test_development",
     "test_kube",
+    "test_kube_pgbouncer",
 )
 
 
@@ -99,7 +101,7 @@ def nothing_left_behind(timings: Timings) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def base_images(timings: Timings) -> dict[str, str]:
-    """Return PYTHON_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE."""
+    """Return PYTHON_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE, NGINX_IMAGE, DEBIAN_IMAGE."""
     with timings.step("base images (real ones, or stand-ins built once)"):
         return images.base_images(timings.note)
 
@@ -138,12 +140,14 @@ def build(
     image: tuple[str, str],
     timings: Timings,
     label: str,
+    profiles: tuple[str, ...] = (),
 ) -> None:
     """Build the production stack's service as image (its variable, its name)."""
     variable, name = image
     builder = Stack(
-        workspace, project("prod"), PROD_FILES, {**base_images, variable: name}
-    )
+        workspace, project("prod"), PROD_FILES, {**base_images, variable: name},
+        profiles=profiles,
+    )  # fmt: skip
     with timings.step(f"{label} (podman-compose build {service})"):
         builder.compose("build", service, timeout=1200)
 
@@ -172,6 +176,19 @@ def proxy_image(workspace: Path, base_images: dict[str, str], timings: Timings) 
     image = ("PROXY_IMAGE", PROXY_IMAGE)
     build(workspace, base_images, "proxy", image, timings, "keel's proxy image")
     return PROXY_IMAGE
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_image(
+    workspace: Path, base_images: dict[str, str], timings: Timings
+) -> str:
+    """Return keel's PgBouncer image, built from deploy/pgbouncer/ by podman-compose."""
+    image = ("PGBOUNCER_IMAGE", PGBOUNCER_IMAGE)
+    build(
+        workspace, base_images, "pgbouncer", image, timings, "keel's PgBouncer image",
+        profiles=("pgbouncer",),
+    )  # fmt: skip
+    return PGBOUNCER_IMAGE
 
 
 @contextmanager

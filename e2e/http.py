@@ -5,6 +5,7 @@ import json
 import ssl
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 
@@ -130,3 +131,23 @@ def admin_login(port: int | Endpoint, username: str, password: str) -> Response:
             "Referer": f"{origin}/admin/login/",
         },
     )
+
+
+def load(
+    addresses: list[str], path: str, headers: dict[str, str], *, parallel: int
+) -> list[int]:
+    """Return the statuses of GET path sent to port 8000 of every address at
+    once, parallel requests at a time to each, four rounds of them: enough to
+    busy every thread of a replica of 2 workers x 4 threads."""
+    spread = [address for address in addresses for _ in range(4 * parallel)]
+    with ThreadPoolExecutor(max_workers=parallel * len(addresses)) as pool:
+        return list(
+            pool.map(
+                lambda address: (
+                    request(
+                        8000, "GET", path, headers=headers, host=address, timeout=60
+                    ).status
+                ),
+                spread,
+            )
+        )

@@ -2,7 +2,8 @@
 The images the stacks run: Podman itself, the base images and their stand-ins.
 
 keel's compose files name docker.io/library images through PYTHON_IMAGE,
-POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE (the proxy's base). Where those
+POSTGRES_IMAGE, REDIS_IMAGE, NGINX_IMAGE (the proxy's base) and DEBIAN_IMAGE
+(PgBouncer's). Where those
 cannot be pulled (no registry on this machine or CI), stand-ins are built from
 a Debian bookworm minbase made with debootstrap and imported with podman
 import: PostgreSQL, Redis and nginx from Debian's packages behind the official
@@ -60,6 +61,11 @@ BASES = (
     ),
     Base("REDIS_IMAGE", "docker.io/library/redis:7-alpine", "redis.Containerfile"),
     Base("NGINX_IMAGE", "docker.io/library/nginx:1.27-bookworm", "nginx.Containerfile"),
+    Base(
+        "DEBIAN_IMAGE",
+        "docker.io/library/debian:bookworm-slim",
+        "debian-slim.Containerfile",
+    ),
 )
 
 
@@ -167,7 +173,7 @@ def smtp_image(say: Say) -> str:
 
 
 def base_images(say: Say) -> dict[str, str]:
-    """Return PYTHON_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE and NGINX_IMAGE.
+    """Return PYTHON_IMAGE, POSTGRES_IMAGE, REDIS_IMAGE, NGINX_IMAGE, DEBIAN_IMAGE.
 
     Each is, in this order: the variable's value in the environment, the real
     image if Podman holds it or can pull it (unless KEEL_E2E_PULL=0), or its

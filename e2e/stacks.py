@@ -3,6 +3,7 @@ The stacks under test: podman-compose projects, the kube play, and an
 inventory of what Podman holds, to show that nothing is left behind.
 """
 
+import ipaddress
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,16 @@ PROD_REPLICAS = 3
 # The Podman secrets it mounts (scripts/podman_secrets.py makes them).
 PROD_SECRETS = tuple(map(podman_secrets.secret_name, podman_secrets.VARIABLES))
 PROXY_IMAGE = "localhost/keel-proxy:e2e"
+PGBOUNCER_IMAGE = "localhost/keel-pgbouncer:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"
 # deploy/kube.yaml's replicas of keel-backend: Podman 4.3 names their pods
 # keel-backend-pod-0, -1, ... and each one's container <pod>-backend.
 KUBE_REPLICAS = 3
 KUBE_BACKEND = "^keel-backend-pod-[0-9]+-backend$"
 KUBE_WORKER = "^keel-worker-pod-[0-9]+-worker$"
+# deploy/kube-pgbouncer.yaml's pool, made small here so that 3 replicas of
+# 2 workers x 4 threads (24 connections to it) would exceed it.
+KUBE_PGBOUNCER_POOL = 5
 # The uid:gid that owns the development stack's bind-mounted backend/, as a
 # checkout's owner would: not root, and not the image's own user 1000.
 DEV_OWNER = (4242, 4242)
@@ -120,6 +125,14 @@ class KubePlay:
     def manifest(self) -> Path:
         return self.workspace / "deploy" / "kube.e2e.yaml"
 
+    @property
+    def pgbouncer_manifest(self) -> Path:
+        return self.workspace / "deploy" / "kube-pgbouncer.e2e.yaml"
+
+    @property
+    def pooled_manifest(self) -> Path:
+        return self.workspace / "deploy" / "kube-pooled.e2e.yaml"
+
     def render(self) -> None:
         """Write deploy/kube.yaml with the images and the replica count swapped."""
         text = (self.workspace / "deploy" / "kube.yaml").read_text()
@@ -144,6 +157,48 @@ class KubePlay:
             text = text.replace(old, new)
         self.manifest.write_text(text)
 
+    def pool(self, pgbouncer_image: str) -> None:
+        """Play kube-pgbouncer.yaml, then replace the backend and the worker
+        with the same Deployments sending requests through it, as make kube
+        PGBOUNCER=1 does."""
+        text = (self.workspace / "deploy" / "kube-pgbouncer.yaml").read_text()
+        for old, new in (
+            ("image: localhost/keel-pgbouncer:latest", f"image: {pgbouncer_image}"),
+            ('value: "20"', f'value: "{KUBE_PGBOUNCER_POOL}"'),
+        ):
+            if text.count(old) != 1:
+                raise ValueError(f"deploy/kube-pgbouncer.yaml should hold `{old}` 1x")
+            text = text.replace(old, new)
+        self.pgbouncer_manifest.write_text(text)
+        deployments = [
+            document
+            for document in self.manifest.read_text().split("\n---\n")
+            if "kind: Deployment" in document
+        ]
+        pooled = "\n---\n".join(deployments).replace(
+            '- name: DB_POOLER_HOST\n              value: ""',
+            "- name: DB_POOLER_HOST\n              value: keel-pgbouncer",
+        )
+        if pooled.count("value: keel-pgbouncer") != 2:
+            raise ValueError("deploy/kube.yaml should set DB_POOLER_HOST twice")
+        self.pooled_manifest.write_text(pooled)
+        replaced = [
+            str(ipaddress.ip_address(self.address(name)))
+            for name in [*self.backends(), self.worker()]
+        ]
+        podman("kube", "play", "--network", self.network, str(self.pgbouncer_manifest))
+        podman("kube", "play", "--down", str(self.pooled_manifest))
+        # PostgreSQL ends a gone container's sessions only once it notices
+        # the peer gone (TCP keepalive, minutes): end them now, so that the
+        # counts that follow are of the containers that run.
+        # Addresses only, each parsed by ipaddress above.
+        addresses = ", ".join(map(repr, replaced))
+        self.psql(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "  # noqa: S608
+            f"WHERE host(client_addr) IN ({addresses})"
+        )
+        podman("kube", "play", "--network", self.network, str(self.pooled_manifest))
+
     def up(self) -> None:
         """Create the secrets and the network, then play the manifest."""
         run(sys.executable, "scripts/kube_secrets.py", "podman", cwd=self.workspace)
@@ -159,8 +214,9 @@ class KubePlay:
 
     def down(self) -> None:
         """Remove the pods, the volume, the secrets and the network."""
-        if self.manifest.exists():
-            run("podman", "kube", "play", "--down", str(self.manifest), check=False)
+        for manifest in (self.pgbouncer_manifest, self.manifest):
+            if manifest.exists():
+                run("podman", "kube", "play", "--down", str(manifest), check=False)
         run("podman", "rm", "-f", "-t", "5", SMTP_HOST, check=False)
         run("podman", "volume", "rm", "-f", "keel-pgdata", check=False)
         run("podman", "secret", "rm", "keel-backend", "keel-db", check=False)
@@ -190,6 +246,27 @@ class KubePlay:
             raise CommandFailed(f"expected one running kube worker, found {names}")
         return names[0]
 
+    def psql(self, query: str) -> str:
+        """Return what psql prints for query, run in the database container."""
+        return podman(
+            "exec", "keel-db-db", "sh", "-c",
+            f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -AtF " " -c "{query}"',
+        )  # fmt: skip
+
+    def postgres_connections(self) -> dict[str, int]:
+        """Return PostgreSQL's client connections to keel's database, by client
+        address (asked over the database container's socket, so the asking
+        adds none)."""
+        rows = self.psql(
+            "SELECT host(client_addr), count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND backend_type = 'client backend' "
+            "AND client_addr IS NOT NULL GROUP BY 1"
+        )
+        return {
+            address: int(count)
+            for address, count in (line.split() for line in rows.splitlines() if line)
+        }
+
     def address(self, container: str) -> str:
         """Return the container's address on the play's network."""
         return podman(
@@ -200,7 +277,7 @@ class KubePlay:
 
     def logs(self) -> str:
         # kube play 4.3 labels the pods, not their containers: match by name.
-        return logs(f"name=^keel-(db|redis|backend|worker)-|^{SMTP_HOST}$")
+        return logs(f"name=^keel-(db|redis|backend|worker|pgbouncer)-|^{SMTP_HOST}$")
 
 
 def logs(container_filter: str) -> str:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from e2e.hardening import HardenedBackend
-from e2e.http import HTTPS, Response, request
+from e2e.http import HTTPS, Endpoint, Response, admin_login, load, request
 from e2e.mail import reset_mail_arrives
 from e2e.shell import exec_in, podman
 from e2e.stacks import KUBE_REPLICAS, SMTP_HOST, KubePlay
@@ -179,32 +179,41 @@ def test_a_deactivation_is_seen_by_every_replica_on_its_next_request(
     assert [me(address, access) for address in addresses] == [401] * KUBE_REPLICAS
 
 
+def admin_session(kube: KubePlay, address: str, username: str) -> dict[str, str]:
+    """Return the headers of a request in a new superuser's admin session."""
+    login = admin_login(
+        Endpoint(8000, host=address), username, make_user(kube, username)
+    )
+    return {**HTTPS, "Cookie": f"sessionid={login.cookies()['sessionid']}"}
+
+
+def workers_times_threads(container: str) -> int:
+    """Return the PostgreSQL connections one replica may hold: its granian's
+    workers x threads, each thread with one persistent connection."""
+    command = exec_in(container, "cat", "/proc/1/cmdline").stdout.split("\0")
+    workers = int(command[command.index("--workers") + 1])
+    return workers * int(command[command.index("--blocking-threads") + 1])
+
+
 def test_each_replica_holds_at_most_workers_times_threads_connections(
     kube: KubePlay, replicas: dict[str, str], timings: Timings
 ) -> None:
-    counts = dict(
-        line.split()
-        for line in exec_in(
-            kube.backend(), "python", "manage.py", "shell", "-v", "0", "-c",
-            "from django.db import connection; c = connection.cursor(); "
-            "c.execute(\"SELECT host(client_addr), count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND backend_type = 'client backend' "
-            "GROUP BY 1\"); print('\\n'.join(f'{a} {n}' for a, n in c.fetchall()))",
-        ).stdout.split("\n")
-        if line.strip()
-    )  # fmt: skip
-    per_replica = {
-        name: int(counts.get(address, 0)) for name, address in replicas.items()
-    }
+    # Every thread of every replica busy at once: each opens its connection
+    # (an admin page reads the session from PostgreSQL on every request).
+    headers = admin_session(kube, next(iter(replicas.values())), "e2e-load")
+    statuses = load(list(replicas.values()), "/admin/", headers, parallel=16)
+    assert set(statuses) == {200}, statuses
+    counts = kube.postgres_connections()
+    per_replica = {name: counts.get(address, 0) for name, address in replicas.items()}
     for name, count in per_replica.items():
-        command = exec_in(name, "cat", "/proc/1/cmdline").stdout.split("\0")
-        workers = int(command[command.index("--workers") + 1])
-        threads = int(command[command.index("--blocking-threads") + 1])
-        # The shell that asks holds one more connection, from the first replica.
-        assert 1 <= count <= workers * threads + (name == kube.backend()), per_replica
+        assert 1 <= count <= workers_times_threads(name), per_replica
+    worker = counts.get(kube.address(kube.worker()), 0)
+    # Nothing else connects: the replicas and the worker are all there is.
+    assert sum(counts.values()) == sum(per_replica.values()) + worker, counts
     timings.figure(
-        f"PostgreSQL connections per replica ({KUBE_REPLICAS} replicas, after the "
-        f"checks above, no PgBouncer): {sorted(per_replica.values())}"
+        f"PostgreSQL connections per replica ({KUBE_REPLICAS} replicas, "
+        f"{len(statuses)} admin pages in parallel over them, no PgBouncer): "
+        f"{sorted(per_replica.values())}, and {worker} from the worker"
     )
 
 

@@ -131,30 +131,69 @@ TEMPLATES = [
 ]
 
 _statement_timeout = env.integer("DB_STATEMENT_TIMEOUT", default=15)
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": env.required("DB_NAME"),
-        "USER": env.required("DB_USER"),
-        "PASSWORD": env.text("DB_PASSWORD"),
-        "HOST": env.required(
-            "DB_HOST",
-            hint="Run keel with `make dev` (it starts PostgreSQL itself), or set "
-            "DB_HOST to your server.",
-        ),
-        "PORT": env.integer("DB_PORT", default=5432, minimum=1, maximum=65535),
-        "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", default=60),
-        # A connection the server dropped (a restart) is replaced, not reused.
-        "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {
-            "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=3, minimum=1),
-            # PostgreSQL cancels a statement that runs longer (0: never), so one
-            # slow query cannot hold a worker's thread for ever; the request
-            # gets a JSON 503 (core.exceptions). migrate_locked lifts it.
-            "options": f"-c statement_timeout={1000 * _statement_timeout}",
-        },
-    }
+# PostgreSQL itself: where migrate_locked, backups and the job worker connect.
+_database: dict[str, Any] = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": env.required("DB_NAME"),
+    "USER": env.required("DB_USER"),
+    "PASSWORD": env.text("DB_PASSWORD"),
+    "HOST": env.required(
+        "DB_HOST",
+        hint="Run keel with `make dev` (it starts PostgreSQL itself), or set "
+        "DB_HOST to your server.",
+    ),
+    "PORT": env.integer("DB_PORT", default=5432, minimum=1, maximum=65535),
+    "CONN_MAX_AGE": env.integer("DB_CONN_MAX_AGE", default=60),
+    # A connection the server dropped (a restart) is replaced, not reused.
+    "CONN_HEALTH_CHECKS": True,
+    "OPTIONS": {
+        "connect_timeout": env.integer("DB_CONNECT_TIMEOUT", default=3, minimum=1),
+        # PostgreSQL cancels a statement that runs longer (0: never), so one
+        # slow query cannot hold a worker's thread for ever; the request
+        # gets a JSON 503 (core.exceptions). migrate_locked lifts it.
+        "options": f"-c statement_timeout={1000 * _statement_timeout}",
+    },
 }
+# A PgBouncer in transaction pooling between the requests and PostgreSQL
+# (docs/scaling.md#pgbouncer): each transaction may run on another server
+# connection, so nothing may outlive one. Hence no server-side cursors (a
+# named cursor lives until closed) and no prepared statements (PgBouncer 1.18
+# does not track them); PgBouncer refuses the `options` startup parameter, so
+# its own connect_query sets the statement timeout instead. What needs a
+# session (migrate_locked's advisory lock, the worker's LISTEN) uses
+# DATABASES["direct"], PostgreSQL itself.
+_pooler_host = env.text("DB_POOLER_HOST")
+_pooler_port = env.integer("DB_POOLER_PORT", default=6432, minimum=1, maximum=65535)
+env.require_when(
+    bool(env.text("DB_POOLER_PORT")),
+    "DB_POOLER_HOST",
+    _pooler_host,
+    why="with DB_POOLER_PORT (the PgBouncer's host, e.g. pgbouncer); unset "
+    "DB_POOLER_PORT to connect to PostgreSQL directly",
+)
+env.require_that(
+    not _pooler_host
+    or (_pooler_host, _pooler_port) != (_database["HOST"], _database["PORT"]),
+    "DB_POOLER_HOST and DB_POOLER_PORT name DB_HOST's PostgreSQL itself: point "
+    "them at PgBouncer (port 6432 by default), or unset DB_POOLER_HOST.",
+)
+if _pooler_host:
+    DATABASES = {
+        "default": {
+            **_database,
+            "HOST": _pooler_host,
+            "PORT": _pooler_port,
+            "DISABLE_SERVER_SIDE_CURSORS": True,
+            "OPTIONS": {
+                "connect_timeout": _database["OPTIONS"]["connect_timeout"],
+                "prepare_threshold": None,
+            },
+        },
+        # Opened only by what needs a session; never on a request's path.
+        "direct": {**_database, "TEST": {"MIRROR": "default"}},
+    }
+else:
+    DATABASES = {"default": _database}
 
 REDIS_URL = env.text("REDIS_URL")
 if REDIS_URL:
@@ -440,6 +479,9 @@ KEEL: dict[str, Any] = {
     "DB_ENV_FILE": ENV_FILE.with_name("db.env") if ENV_FILE else None,
     "COMPOSE_FILE": ENV_FILE.parent.parent / "podman-compose.yml" if ENV_FILE else None,
     "API_DOCS": env.flag("KEEL_API_DOCS", default=True),
+    # The alias that reaches PostgreSQL itself, past any PgBouncer: what holds
+    # a session-level advisory lock (migrate_locked) connects through it.
+    "DIRECT_DATABASE": "direct" if "direct" in DATABASES else "default",
     "MONGO_URL": env.text("MONGO_URL"),
     "MONGO_DB": env.text("MONGO_DB"),
     # Seconds a user read for authentication stays cached in Redis (0: no

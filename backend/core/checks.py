@@ -83,7 +83,8 @@ def check_env_files_in_sync(**kwargs: Any) -> list[CheckMessage]:
     if env_file is None or db_env_file is None or not db_env_file.is_file():
         return []
     service = compose_database_service(keel_path("COMPOSE_FILE"), db_env_file)
-    if service is None or settings.DATABASES["default"]["HOST"] != service:
+    database = settings.DATABASES[settings.KEEL["DIRECT_DATABASE"]]
+    if service is None or database["HOST"] != service:
         # Not the stack: this process uses a database of its own.
         return []
     return env_sync_errors(env_file, db_env_file)

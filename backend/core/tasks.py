@@ -64,7 +64,10 @@ def backup_database(timestamp: int) -> None:
     if not options["DIR"]:
         return
     dump = backups.backup(
-        backups.Host.from_database(connections["default"].settings_dict),
+        # pg_dump needs a session of its own: PostgreSQL, never PgBouncer.
+        backups.Host.from_database(
+            connections[settings.KEEL["DIRECT_DATABASE"]].settings_dict
+        ),
         Path(options["DIR"]),
         keep=options["KEEP"],
     )

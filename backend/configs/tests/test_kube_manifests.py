@@ -13,7 +13,7 @@ import yaml
 from testing.environment import BACKEND
 
 DEPLOY = BACKEND.parent / "deploy"
-MANIFESTS = ("kube.yaml", "kube-cluster.yaml")
+MANIFESTS = ("kube.yaml", "kube-cluster.yaml", "kube-pgbouncer.yaml")
 WORKLOADS = {"Deployment", "Job", "Pod", "StatefulSet", "DaemonSet", "CronJob"}
 # The PostgreSQL image's entrypoint starts as root to take ownership of its
 # volume, then drops to the postgres user, so only it may run as root, and only

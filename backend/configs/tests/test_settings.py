@@ -414,6 +414,63 @@ def test_environment_wins_over_env_file(prod_env, tmp_path):
     assert loaded["KEEL"]["DB_ENV_FILE"] == tmp_path / "db.env"
 
 
+def test_without_a_pooler_there_is_one_connection_and_it_is_direct(prod_env):
+    loaded = load_settings(prod_env)
+    assert list(loaded["DATABASES"]) == ["default"]
+    assert loaded["KEEL"]["DIRECT_DATABASE"] == "default"
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in loaded["DATABASES"]["default"]
+
+
+def test_a_pooler_carries_requests_and_postgresql_stays_reachable_directly(
+    prod_env,
+):
+    prod_env.update(DB_POOLER_HOST="pgbouncer", DB_STATEMENT_TIMEOUT="2")
+    loaded = load_settings(prod_env)
+    pooled, direct = loaded["DATABASES"]["default"], loaded["DATABASES"]["direct"]
+    assert (pooled["HOST"], pooled["PORT"]) == ("pgbouncer", 6432)
+    # Transaction pooling: nothing may outlive one transaction.
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert pooled["OPTIONS"]["prepare_threshold"] is None
+    # PgBouncer refuses the `options` startup parameter: its connect_query
+    # sets the timeout on each server connection instead.
+    assert "options" not in pooled["OPTIONS"]
+    assert (direct["HOST"], direct["PORT"]) == ("db", 5432)
+    assert direct["OPTIONS"]["options"] == "-c statement_timeout=2000"
+    assert "DISABLE_SERVER_SIDE_CURSORS" not in direct
+    assert (pooled["NAME"], pooled["USER"]) == (direct["NAME"], direct["USER"])
+    assert loaded["KEEL"]["DIRECT_DATABASE"] == "direct"
+
+
+def test_pooler_port_is_read_with_the_pooler_host(prod_env):
+    prod_env.update(DB_POOLER_HOST="10.0.0.7", DB_POOLER_PORT="16432")
+    pooled = load_settings(prod_env)["DATABASES"]["default"]
+    assert (pooled["HOST"], pooled["PORT"]) == ("10.0.0.7", 16432)
+
+
+@pytest.mark.parametrize(
+    ("pooler", "expected"),
+    [
+        (
+            {"DB_POOLER_HOST": "pgbouncer", "DB_POOLER_PORT": "six"},
+            "DB_POOLER_PORT must be a whole number",
+        ),
+        (
+            {"DB_POOLER_PORT": "6432"},
+            "DB_POOLER_HOST must be set with DB_POOLER_PORT",
+        ),
+        (
+            {"DB_POOLER_HOST": "db", "DB_POOLER_PORT": "5432"},
+            "DB_POOLER_HOST and DB_POOLER_PORT name DB_HOST's PostgreSQL itself",
+        ),
+    ],
+    ids=["port not a number", "port without host", "pooler is the database"],
+)
+def test_a_bad_pooler_refuses_start(prod_env, pooler, expected):
+    prod_env.update(pooler)
+    [problem] = problems(prod_env)
+    assert problem.startswith(expected), problem
+
+
 @pytest.mark.parametrize(
     ("value", "milliseconds"), [("", 15000), ("2", 2000), ("0", 0)]
 )

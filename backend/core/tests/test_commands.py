@@ -6,6 +6,9 @@ configs/tests/test_server.py; its deadline here, on a clock of the test's own.
 """
 
 import io
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -16,6 +19,9 @@ from django.db import connection, connections
 
 from core.management.commands import wait_for_db
 from core.management.commands.migrate_locked import MIGRATION_LOCK_ID
+from testing.environment import BACKEND, production_environment
+from testing.pgbouncer import PgBouncer
+from testing.worker import database_environment
 
 
 @pytest.mark.django_db
@@ -143,3 +149,75 @@ def test_migrate_locked_migrates_and_releases_the_lock():
     assert "No migrations to apply" in out.getvalue()
     assert "another process" not in out.getvalue()
     assert lock_is_free()
+
+
+def migration_lock_waiter():
+    """Return the server process id of the session waiting for the lock."""
+    high, low = MIGRATION_LOCK_ID >> 32, MIGRATION_LOCK_ID & 0xFFFFFFFF
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
+            "AND classid = %s AND objid = %s AND NOT granted",
+            [high, low],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+@pytest.fixture
+def pgbouncer(settings):
+    """Return a real PgBouncer, transaction pooling, in front of the test database."""
+    database = settings.DATABASES["default"]
+    bouncer = PgBouncer(
+        host=database["HOST"], port=int(database["PORT"] or 5432),
+        database=database["NAME"], user=database["USER"],
+    ).start()  # fmt: skip
+    yield bouncer
+    bouncer.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_locked_behind_pgbouncer_takes_its_lock_on_postgresql_itself(
+    settings, pgbouncer
+):
+    # A session-level lock taken through transaction pooling would sit on
+    # whichever server connection PgBouncer lent that one statement: the lock
+    # must be taken, and waited for, on a connection of its own to PostgreSQL.
+    env = {
+        **production_environment(),
+        **database_environment(settings.DATABASES["default"]),
+        "DB_POOLER_HOST": "127.0.0.1",
+        "DB_POOLER_PORT": str(pgbouncer.port),
+        # ensure_superuser, run under the lock, writes through PgBouncer.
+        "DJANGO_SUPERUSER_USERNAME": "pooled-admin",
+        "DJANGO_SUPERUSER_PASSWORD": "a pooled admin's password",
+        "DJANGO_SUPERUSER_EMAIL": "pooled@example.com",
+        "PATH": os.environ["PATH"],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK_ID])
+    replica = subprocess.Popen(
+        [sys.executable, "manage.py", "migrate_locked"],
+        cwd=BACKEND, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while (waiter := migration_lock_waiter()) is None:
+            assert replica.poll() is None, replica.communicate()[0]
+            assert time.monotonic() < deadline, "migrate_locked never waited"
+            time.sleep(0.05)
+        through_pgbouncer = {server["remote_pid"] for server in pgbouncer.servers()}
+        assert waiter not in through_pgbouncer
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK_ID])
+        output, _ = replica.communicate(timeout=60)
+    assert replica.returncode == 0, output
+    assert "No migrations to apply" in output
+    assert "pooled-admin" in output, output
+    # The superuser was written through PgBouncer's pool, not past it.
+    assert any(
+        server["database"] == settings.DATABASES["default"]["NAME"]
+        for server in pgbouncer.servers()
+    ), pgbouncer.log()

@@ -8,14 +8,20 @@ nothing left to apply, instead of racing it through the same migrations.
 Still under the lock, it then creates the superuser the environment names
 (``ensure_superuser``, a no-op without DJANGO_SUPERUSER_USERNAME), so that a
 first login needs no step of its own, in the container and on the host alike.
+
+Behind a PgBouncer in transaction pooling (DB_POOLER_HOST), a session-level
+lock would be taken on whichever server connection ran that one statement and
+then held by no one in particular; so the lock and the migrations use
+PostgreSQL itself, the alias settings.KEEL["DIRECT_DATABASE"] names.
 """
 
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 
 # Any constant 64-bit key works; PostgreSQL scopes advisory locks per database.
 # This one is "keelmigr" in ASCII, so it can be recognised in pg_locks.
@@ -31,8 +37,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(
             "--database",
-            default=DEFAULT_DB_ALIAS,
-            help="The database alias to migrate (default: default).",
+            default=settings.KEEL["DIRECT_DATABASE"],
+            help="The database alias to migrate (default: the one that reaches "
+            "PostgreSQL directly, past any PgBouncer).",
         )
 
     def handle(self, *args: Any, database: str, **options: Any) -> None:
