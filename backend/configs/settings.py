@@ -199,7 +199,7 @@ REDIS_URL = env.text("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             # Short timeouts: a dead Redis must fail readiness, not hang a worker.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

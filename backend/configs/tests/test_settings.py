@@ -391,7 +391,7 @@ def test_cache_is_redis_when_redis_url_is_set(prod_env):
     prod_env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
     loaded = load_settings(prod_env)
     cache = loaded["CACHES"]["default"]
-    assert cache["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert cache["BACKEND"] == "core.cache.RedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/0"
     assert loaded["KEEL"]["AUTH_CACHE_SECONDS"] == 60
 
