@@ -29,7 +29,7 @@ from e2e.timings import Timings
 GET_CLIENTS = 2
 # The refresh throttle allows 30 a minute per user: 24 leave room.
 REFRESH_EVERY = 2.5
-QUIET_SECONDS = 8.0
+QUIET_SECONDS = 6.0
 # The statuses keel answers "try again later" with, each with Retry-After.
 RETRY_LATER = (429, 503)
 # How long a retrying client keeps at one operation before it gives up.
@@ -239,6 +239,8 @@ def roll(production: Stack, timings: Timings) -> Roll:
                 cwd=production.workspace, env=for_roll, check=False,
             )  # fmt: skip
         ended = time.monotonic()
+    for line in rolled.stdout.splitlines():
+        timings.note(line)
     assert rolled.returncode == 0, rolled.stdout + rolled.stderr
     # The chain's next link, once the clients have stopped.
     refresh_after = stream.refresh_once()

@@ -20,9 +20,10 @@ for each running replica in turn:
    to KEEL_SHUTDOWN_TIMEOUT, and exits.
 4. The successor takes the old one's address, MAC address and network
    aliases, so the proxy's cached answer for the name ``backend`` stays true,
-   and starts. It listens only once it is ready to answer (the entrypoint
-   waits for the database and migrates, then granian's workers load the app
-   and bind), so until then it too refuses, and the proxy retries elsewhere.
+   and starts (the stopped old one is removed at the end). It listens only
+   once it is ready to answer (the entrypoint waits for the database and
+   migrates, then granian's workers load the app and bind), so until then it
+   too refuses, and the proxy retries elsewhere.
 5. The roll waits for its healthcheck (``/readyz``), and until the proxy has
    looked the name up again since the swap (PROXY_RESOLVER_VALID), then moves
    on. The worker is recreated last, from the same image.
@@ -144,8 +145,12 @@ def wait_ready(container: str, timeout: float = READY_TIMEOUT) -> float:
         time.sleep(0.5)
 
 
-def replace(name: str, compose: list[str]) -> None:
-    """Replace one replica by a container of the new image, as the module says."""
+def replace(name: str, compose: list[str]) -> str:
+    """Replace one replica by a container of the new image, as the module says.
+
+    Return the old container's name: stopped, it is removed once the worker,
+    which podman-compose made to require it, has been recreated.
+    """
     places = attachments(name)
     old = f"{name}-old"
     podman("rename", name, old)
@@ -176,10 +181,10 @@ def replace(name: str, compose: list[str]) -> None:
         )  # fmt: skip
     podman("start", name)
     started = time.monotonic()
-    podman("rm", old)
     ready = wait_ready(name)
     say(f"{name} ready {ready:.1f} s after its start")
     time.sleep(max(0.0, started + PROXY_RESOLVER_VALID - time.monotonic()))
+    return old
 
 
 def say(text: str) -> None:
@@ -204,14 +209,16 @@ def roll(project: str, compose: list[str], build: bool) -> None:
         run(*compose, "build", SERVICE)
     # podman-compose names replicas from KEEL_REPLICAS: the stack's own count.
     os.environ["KEEL_REPLICAS"] = f"{max(map(replica_number, names))}"
+    retired = []
     for name in names:
         began = time.monotonic()
         say(f"replacing {name}")
-        replace(name, compose)
+        retired.append(replace(name, compose))
         say(f"{name} replaced in {time.monotonic() - began:.1f} s")
     if replicas(project, "worker"):
         say("recreating the worker (it finishes its jobs on SIGTERM)")
         run(*compose, "up", "-d", "--no-deps", "--force-recreate", "worker")
+    podman("rm", *retired)
 
 
 def main(argv: list[str] | None = None) -> int:
