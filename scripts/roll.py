@@ -37,6 +37,7 @@ rootless Podman's ``podman unshare``. Standard library only.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -164,11 +165,11 @@ def replace(name: str, compose: list[str]) -> str:
             )
         for place in places:
             podman("network", "disconnect", place.network, name)
+        refuse_new_connections(old)
     except BaseException:
         run("podman", "rm", "-f", name, check=False)
         podman("rename", old, name)
         raise
-    refuse_new_connections(old)
     time.sleep(SETTLE_AFTER_BLOCK)
     stopping = time.monotonic()
     podman("stop", old)
@@ -203,6 +204,13 @@ def roll(project: str, compose: list[str], build: bool) -> None:
         raise RollError(
             f"the project {project} runs no proxy, so it is not the production "
             "stack (make prod); a roll there would only cut requests"
+        )
+    missing = [tool for tool in ("nsenter", "iptables") if not shutil.which(tool)]
+    if missing:
+        raise RollError(
+            f"needs {' and '.join(missing)} on the host, to close a replica's port "
+            "to new connections before it stops (apt-get install util-linux "
+            "iptables)"
         )
     if build:
         say(f"building the {SERVICE} image")

@@ -70,3 +70,13 @@ def test_the_compose_command_line_is_required(capsys):
         roll.main(["--project", "keel"])
     assert exit.value.code == 2
     assert "podman-compose command line" in capsys.readouterr().err
+
+
+def test_a_host_without_iptables_is_told_what_to_install(monkeypatch, capsys):
+    running = {"backend": ["keel_backend_1"], "proxy": ["keel_proxy_1"]}
+    monkeypatch.setattr(
+        roll, "replicas", lambda project, service="backend": running[service]
+    )
+    monkeypatch.setattr(roll.shutil, "which", lambda tool: None)
+    assert roll.main(["--project", "keel", "podman-compose"]) == 1
+    assert "needs nsenter and iptables on the host" in capsys.readouterr().err
