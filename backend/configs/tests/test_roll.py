@@ -77,6 +77,6 @@ def test_a_host_without_iptables_is_told_what_to_install(monkeypatch, capsys):
     monkeypatch.setattr(
         roll, "replicas", lambda project, service="backend": running[service]
     )
-    monkeypatch.setattr(roll.shutil, "which", lambda tool: None)
+    monkeypatch.setattr("shutil.which", lambda tool: None)
     assert roll.main(["--project", "keel", "podman-compose"]) == 1
     assert "needs nsenter and iptables on the host" in capsys.readouterr().err
