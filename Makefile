@@ -109,9 +109,11 @@ prod: env install ## The production stack in Podman (podman-compose.prod.yml: gr
 	@$(PROD_URLS)
 
 # One replica at a time, each gated on /readyz (scripts/roll.py says how no
-# request is cut); KEEL_REPLICAS and COMPOSE_PROJECT_NAME as for make prod.
+# request is cut); KEEL_REPLICAS, COMPOSE_PROJECT_NAME and PGBOUNCER as for
+# make prod.
+ROLL = $(BIN)/python scripts/roll.py $(COMPOSE) $(PROD_FILES)
 roll: install ## Rebuild the backend's image, then replace the production replicas one at a time.
-	@$(BIN)/python scripts/roll.py $(COMPOSE) $(PROD_FILES)
+	@if $(POOLED); then DB_POOLER_HOST=pgbouncer $(ROLL) --profile pgbouncer; else $(ROLL); fi
 
 # Through both files, so the production-only proxy goes too; --remove-orphans
 # takes every replica, whatever KEEL_REPLICAS was when they started.

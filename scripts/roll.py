@@ -51,6 +51,9 @@ SETTLE_AFTER_BLOCK = 1.0
 READY_TIMEOUT = 120.0
 # deploy/proxy/nginx.conf's `resolver ... valid=10s`, plus a second.
 PROXY_RESOLVER_VALID = 11.0
+# Settings the stack takes from the environment of `make prod`, which the
+# roll must be given alike (PGBOUNCER=1 sets DB_POOLER_HOST).
+CALLER_SETTINGS = ("DB_POOLER_HOST",)
 
 
 class RollError(Exception):
@@ -116,6 +119,15 @@ def attachments(container: str) -> list[Attachment]:
     ]
 
 
+def environment(container: str, name: str) -> str:
+    """Return the value of the container's environment variable name, or ""."""
+    env = json.loads(
+        podman("container", "inspect", "--format", "{{json .Config.Env}}", container)
+    )
+    values = [line.split("=", 1)[1] for line in env if line.startswith(f"{name}=")]
+    return values[-1] if values else ""
+
+
 def refuse_new_connections(container: str) -> None:
     """Reset every new connection to the container's port; the open ones go on."""
     pid = podman("container", "inspect", "--format", "{{.State.Pid}}", container)
@@ -163,6 +175,13 @@ def replace(name: str, compose: list[str]) -> str:
                 f"podman-compose did not create {name}: is KEEL_REPLICAS the "
                 "count the stack was started with?"
             )
+        for setting in CALLER_SETTINGS:
+            was, now = (environment(container, setting) for container in (old, name))
+            if was != now:
+                raise RollError(
+                    f"{name} would have {setting}={now!r}, the running one "
+                    f"{was!r}: run make roll as the stack was started (PGBOUNCER)"
+                )
         for place in places:
             podman("network", "disconnect", place.network, name)
         refuse_new_connections(old)

@@ -80,3 +80,11 @@ def test_a_host_without_iptables_is_told_what_to_install(monkeypatch, capsys):
     monkeypatch.setattr("shutil.which", lambda tool: None)
     assert roll.main(["--project", "keel", "podman-compose"]) == 1
     assert "needs nsenter and iptables on the host" in capsys.readouterr().err
+
+
+def test_environment_reads_the_containers_last_value_or_none(monkeypatch):
+    env = ["PATH=/usr/bin", "DB_POOLER_HOST=pgbouncer", "EMPTY="]
+    monkeypatch.setattr(roll, "podman", lambda *args: json.dumps(env))
+    assert roll.environment("keel_backend_1", "DB_POOLER_HOST") == "pgbouncer"
+    assert roll.environment("keel_backend_1", "EMPTY") == ""
+    assert roll.environment("keel_backend_1", "DB_HOST") == ""
