@@ -45,7 +45,8 @@ ENSURE_WRK := command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] \
 	|| { echo "make: needs wrk (apt-get install wrk)" >&2; exit 1; }
 
 .PHONY: help env install lint app test security dev serve up prod down kube kube-down \
-	logs shell psql migrate makemigrations superuser format clean e2e bench backup restore
+	logs shell psql migrate makemigrations superuser format clean e2e bench backup restore \
+	roll
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -106,6 +107,13 @@ prod: env install ## The production stack in Podman (podman-compose.prod.yml: gr
 	if $(POOLED); then DB_POOLER_HOST=pgbouncer $(COMPOSE) $(PROD_FILES) --profile pgbouncer up -d --build; \
 	else $(COMPOSE) $(PROD_FILES) up -d --build; fi
 	@$(PROD_URLS)
+
+# One replica at a time, each gated on /readyz (scripts/roll.py says how no
+# request is cut); KEEL_REPLICAS, COMPOSE_PROJECT_NAME and PGBOUNCER as for
+# make prod.
+ROLL = $(BIN)/python scripts/roll.py $(COMPOSE) $(PROD_FILES)
+roll: install ## Rebuild the backend's image, then replace the production replicas one at a time.
+	@if $(POOLED); then DB_POOLER_HOST=pgbouncer $(ROLL) --profile pgbouncer; else $(ROLL); fi
 
 # Through both files, so the production-only proxy goes too; --remove-orphans
 # takes every replica, whatever KEEL_REPLICAS was when they started.

@@ -58,6 +58,7 @@ SCENARIOS = (
     "test_production_backup",
     "test_production_outage",
     "test_production_restart",
+    "test_production_roll",
     "test_development",
     "test_kube",
     "test_kube_pgbouncer",
