@@ -8,6 +8,7 @@ import pytest
 from dotenv import dotenv_values
 from scripts import podman_secrets
 
+from configs.secret_files import SECRETS
 from e2e.hardening import HardenedBackend
 from e2e.shell import exec_in, podman
 from e2e.stacks import Stack
@@ -33,25 +34,30 @@ def test_cpus_are_limited_to_2(host_config: dict[str, Any]) -> None:
     assert host_config["NanoCpus"] == 2 * 10**9
 
 
+def secret_path(variable: str) -> str:
+    return f"/run/secrets/{podman_secrets.secret_name(variable)}"
+
+
 @pytest.mark.parametrize("service", ["backend", "worker"])
 def test_secrets_are_files_not_in_the_environment(
     production: Stack, service: str
 ) -> None:
     backend = production.workspace / "backend"
     values = {k: v or "" for k, v in dotenv_values(backend / ".env").items()}
-    set_variables = [v for v in podman_secrets.VARIABLES if values.get(v)]
-    # e2e's backend/.env sets the required three, the metrics token and
-    # REDIS_URL (its password inside); the rest are unset, and must not
-    # stop the stack either.
-    assert {*podman_secrets.REQUIRED, "KEEL_METRICS_TOKEN", "REDIS_URL"} <= set(
-        set_variables
+    # Every secret settings read, whatever the script makes.
+    set_variables = [v for v in SECRETS if values.get(v)]
+    # e2e's backend/.env sets the keys, the database's password, the metrics
+    # token and REDIS_URL (Redis's password inside); the rest are unset, and
+    # must not stop the stack either.
+    assert {"DJANGO_SECRET_KEY", "DB_PASSWORD", "KEEL_METRICS_TOKEN", "REDIS_URL"} <= (
+        set(set_variables)
     )
-    assert len(set_variables) < len(podman_secrets.VARIABLES)
+    assert len(set_variables) < len(SECRETS)
     redis_password = dotenv_values(backend / "redis.env")["REDIS_PASSWORD"] or ""
     # Booleans and digests only, so that a failure never prints a secret.
     inside = bool(redis_password) and redis_password in values["REDIS_URL"]
     assert inside, "REDIS_URL should carry backend/redis.env's password"
-    files = [podman_secrets.secret_path(v) for v in set_variables]
+    files = [secret_path(v) for v in set_variables]
     for container in production.replicas(service):
         inspected = podman("container", "inspect", container)
         leaked = redis_password in inspected
@@ -67,8 +73,8 @@ def test_secrets_are_files_not_in_the_environment(
             path: digest
             for digest, path in (line.split(None, 1) for line in summed.splitlines())
         }
-        for variable in podman_secrets.VARIABLES:
-            secret = podman_secrets.secret_path(variable)
+        for variable in SECRETS:
+            secret = secret_path(variable)
             named = environment.get(f"{variable}_FILE", "")
             if variable in set_variables:
                 leaked = values[variable] in inspected
