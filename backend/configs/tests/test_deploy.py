@@ -548,3 +548,21 @@ def test_quadlet_generator_accepts_the_units(tmp_path):
         "keel-network.service",
     ):
         assert name in completed.stdout
+
+
+def test_the_host_proxy_runs_the_shipped_template_with_only_its_ports_moved(tmp_path):
+    from testing.proxy import TEMPLATE, render
+
+    template = TEMPLATE.read_text()
+    rendered = render(
+        template, upstream="127.0.0.1:9000", run=tmp_path, http_port=1, https_port=2
+    )
+    assert "@" not in rendered.replace("$", "")
+    assert "listen 127.0.0.1:1 default_server;" in rendered
+    assert "listen 127.0.0.1:2 ssl default_server;" in rendered
+    # Every other line is the template's, filled in.
+    changed = set(rendered.splitlines()) - set(template.splitlines())
+    assert len(changed) == len(re.findall(r"@[A-Z_]+@|listen \d+", template))
+    with pytest.raises(ValueError, match="NEW"):
+        render(template + "# @NEW@\n", upstream="x", run=tmp_path, http_port=1,
+               https_port=2)  # fmt: skip
