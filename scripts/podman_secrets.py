@@ -1,17 +1,27 @@
 """
 Make the Podman secrets the production stack mounts, from backend/.env.
 
-    python scripts/podman_secrets.py create    one secret per variable below,
+    python scripts/podman_secrets.py create    one secret per secret variable,
                                                and backend/prod.env
     python scripts/podman_secrets.py rm        remove the secrets
 
 The backend and the worker of podman-compose.prod.yml (and the Quadlet units)
-read these variables from files under /run/secrets/ (NAME_FILE, configs/env.py)
-instead of from their environment, which `podman inspect` and /proc would
-show. Each secret is named after its variable: DJANGO_SECRET_KEY is
-keel-django-secret-key. The stack's env file is backend/prod.env, backend/.env
-less these variables: podman-compose passes an env file's every line as a
-`-e NAME=value` argument, which `podman inspect` shows in CreateCommand.
+read every secret variable (configs/secret_files.py: DJANGO_SECRET_KEY,
+REDIS_URL with its password, SENTRY_DSN...) from a file under /run/secrets/
+(NAME_FILE) instead of from their environment, which `podman inspect` and
+/proc would show. Each secret is named after its variable: DJANGO_SECRET_KEY
+is keel-django-secret-key. The stack's env file is backend/prod.env:
+backend/.env less these variables, plus NAME_FILE for each one it sets;
+podman-compose passes an env file's every line as a `-e NAME=value` argument,
+which `podman inspect` shows in CreateCommand.
+
+compose and Quadlet mount every secret, and Podman refuses to start a
+container whose secret does not exist, so a variable backend/.env leaves
+unset (SENTRY_DSN, say) gets a secret too, holding only a newline: prod.env
+names no NAME_FILE for it, and settings would refuse it as empty if one did.
+A variable given in backend/.env as NAME_FILE, a file on this host, has that
+file's content put in the secret.
+
 `make prod` creates both afresh from backend/.env before it starts the stack;
 `make down` removes the secrets. A value is never printed, only the names.
 """
@@ -24,26 +34,49 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "backend"))
+from configs.secret_files import SECRETS, read_secret_files  # noqa: E402
+
 ENV_FILE = ROOT / "backend" / ".env"
 PROD_ENV_FILE = ROOT / "backend" / "prod.env"
-# What every production backend needs; the optional ones (EMAIL_HOST_PASSWORD,
-# SENTRY_DSN, ...) may be left empty, which a secret file may not be, so they
-# stay in the env file or are mounted by hand (docs/containers.md).
-VARIABLES = ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DB_PASSWORD")
+# Every secret settings may read from a file: compose and Quadlet mount each.
+VARIABLES = SECRETS
+# What every production backend needs: without them the stack cannot start.
+REQUIRED = ("DJANGO_SECRET_KEY", "JWT_SIGNING_KEY", "DB_PASSWORD")
+# The content of an unset variable's secret: Podman refuses an empty one.
+UNSET = "\n"
+SECRETS_DIR = "/run/secrets"
 
 
 def secret_name(variable: str) -> str:
-    """Return the Podman secret that holds variable: keel-django-secret-key."""
-    return "keel-" + variable.lower().replace("_", "-")
+    """
+    Return the Podman secret that holds variable: keel-django-secret-key,
+    keel-metrics-token (for KEEL_METRICS_TOKEN).
+    """
+    return "keel-" + variable.lower().removeprefix("keel_").replace("_", "-")
 
 
-def without_secrets(env_text: str) -> str:
-    """Return the env file's text less the lines that set one of VARIABLES."""
+def secret_path(variable: str) -> str:
+    """Return where the stack's containers find variable's secret."""
+    return f"{SECRETS_DIR}/{secret_name(variable)}"
+
+
+def prod_env(env_text: str, set_variables: list[str]) -> str:
+    """
+    Return the env file's text less the lines that set one of VARIABLES (or
+    its NAME_FILE), plus NAME_FILE=/run/secrets/... for each of set_variables.
+    """
+    secret_lines = set(VARIABLES) | {f"{name}_FILE" for name in VARIABLES}
     kept = [
         line
         for line in env_text.splitlines()
-        if line.split("=", 1)[0].strip().removeprefix("export ") not in VARIABLES
+        if line.split("=", 1)[0].strip().removeprefix("export ") not in secret_lines
     ]
+    if set_variables:
+        kept.append(
+            "# The secrets, mounted by Podman (scripts/podman_secrets.py wrote these)."
+        )
+    kept.extend(f"{name}_FILE={secret_path(name)}" for name in set_variables)
     return "".join(f"{line}\n" for line in kept)
 
 
@@ -51,28 +84,42 @@ def create(podman: str, env_file: Path, prod_env_file: Path = PROD_ENV_FILE) -> 
     if not env_file.is_file():
         print(f"podman_secrets: {env_file} is missing; run: make env", file=sys.stderr)
         return 1
-    values = dotenv_values(env_file)
-    missing = [name for name in VARIABLES if not (values.get(name) or "").strip()]
+    raw = {name: value or "" for name, value in dotenv_values(env_file).items()}
+    values, problems = read_secret_files(raw)
+    if problems:
+        for problem in problems:
+            print(f"podman_secrets: {env_file}: {problem}", file=sys.stderr)
+        return 1
+    missing = [name for name in REQUIRED if not values.get(name, "").strip()]
     if missing:
         print(
             f"podman_secrets: {env_file} sets no {', '.join(missing)}; run: make env",
             file=sys.stderr,
         )
         return 1
+    set_variables = [name for name in VARIABLES if values.get(name, "").strip()]
     for variable in VARIABLES:
         name = secret_name(variable)
+        content = values[variable] if variable in set_variables else UNSET
         subprocess.run([podman, "secret", "rm", name], capture_output=True, check=False)
         subprocess.run(
             [podman, "secret", "create", name, "-"],
-            input=str(values[variable]).encode(),
+            input=content.encode(),
             capture_output=True,
             check=True,
         )
-    prod_env_file.write_text(without_secrets(env_file.read_text()))
+    prod_env_file.write_text(prod_env(env_file.read_text(), set_variables))
     prod_env_file.chmod(0o600)
+    unset = [name for name in VARIABLES if name not in set_variables]
     print(
-        f"podman_secrets: {', '.join(map(secret_name, VARIABLES))} created; "
-        f"{prod_env_file.name} written without them."
+        f"podman_secrets: {', '.join(map(secret_name, set_variables))} created "
+        f"from {env_file.name}"
+        + (
+            f"; {', '.join(map(secret_name, unset))} empty (unset there)"
+            if unset
+            else ""
+        )
+        + f"; {prod_env_file.name} written without them."
     )
     return 0
 

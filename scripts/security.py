@@ -11,8 +11,12 @@ CHECKS. Only checks that need no containers belong here.
 A row passes when all its tests pass, is skipped when all of them were skipped
 (a service it needs is missing here; the reason is shown), and fails otherwise,
 a test that did not run included. The exit status is 1 when any row fails.
+
+    python scripts/security.py                 every row (make security)
+    python scripts/security.py slow bodies     the rows whose name holds the words
 """
 
+import argparse
 import json
 import os
 import sys
@@ -45,6 +49,7 @@ UNIQUE_USERS = "backend/accounts/tests/test_unique_users.py"
 COUNTS = "backend/accounts/tests/test_counts.py"
 REVOCATION = "backend/accounts/tests/test_revocation.py"
 LOGIN_FLOOD = "backend/configs/tests/test_login_flood.py"
+SLOW_BODIES = "backend/configs/tests/test_slow_bodies.py"
 
 
 @dataclass
@@ -96,6 +101,26 @@ def login_flood(results: list[Result], target: bool = True) -> str:
         f"{prop('login_share', results):.0%} of {prop('logins', results)} logins 200;"
         f" /me p99 {prop('me_p99_flood_ms', results)} ms vs"
         f" {prop('me_p99_quiet_ms', results)} quiet ({ratio}x{verdict})"
+    )
+
+
+def slow_bodies(results: list[Result]) -> str:
+    """/healthz and /me under the attack through nginx, quiet, and without it."""
+
+    def path(label: str, name: str) -> str:
+        under, quiet = prop(f"proxy_{name}", results), prop(f"quiet_{name}", results)
+        return (
+            f"{label} {under['answered']}/{under['probes']} 200 p50 "
+            f"{under['p50_ms']:.0f} ms (quiet {quiet['p50_ms']:.0f})"
+        )
+
+    direct = prop("direct_healthz", results)
+    return (
+        f"via nginx: {path('/healthz', 'healthz')}, {path('/me', 'me')}; "
+        f"{prop('proxy_attackers_closed', results)} cut "
+        f"{prop('proxy_closed_after_s', results)} s after their last byte; "
+        f"straight at bin/serve: /healthz {direct['answered']}/{direct['probes']} "
+        "answered in 5 s"
     )
 
 
@@ -452,6 +477,14 @@ CHECKS: list[Check] = [
         ),
     ),
     Check(
+        "slow bodies x16 at 1 byte/s: /healthz, /me answer",
+        (
+            f"{SLOW_BODIES}::"
+            "test_slow_bodies_through_the_proxy_leave_healthz_and_me_answering",
+        ),
+        slow_bodies,
+    ),
+    Check(
         "load: /api/auth/me/ x64 beside a login flood",
         (f"{LOAD}::test_me_under_load_beside_a_login_flood_has_no_errors",),
         lambda results: (
@@ -516,9 +549,21 @@ def table(rows: list[tuple[str, str, str]]) -> str:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "rows",
+        nargs="*",
+        metavar="WORDS",
+        help="run only the rows whose name holds these words (e.g. 'slow bodies')",
+    )
+    words = " ".join(parser.parse_args().rows).lower()
+    checks = [check for check in CHECKS if words in check.name.lower()]
+    if not checks:
+        print(f"security: no row's name holds {words!r}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     os.chdir(ROOT)
-    tests = list(dict.fromkeys(test for check in CHECKS for test in check.tests))
+    tests = list(dict.fromkeys(test for check in checks for test in check.tests))
     collector = Collector()
     exit_code = pytest.main(
         # -m "" lifts the ini's "not load": the load run is one of the rows.
@@ -533,7 +578,7 @@ def main() -> int:
         ],
         plugins=[collector],
     )
-    rows = [(check.name, *row(check, collector.results)) for check in CHECKS]
+    rows = [(check.name, *row(check, collector.results)) for check in checks]
     print()
     print(table(rows))
     verdicts = [result for _, result, _ in rows]

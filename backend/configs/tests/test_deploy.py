@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -275,51 +276,111 @@ def test_compose_and_quadlet_mount_the_secrets_the_script_makes(compose, units):
         container = units[f"{unit}.container"]["Container"]
         assert compose[service]["secrets"] == container["Secret"] == names
         environment = dict(item.split("=", 1) for item in container["Environment"])
-        for variable, name in zip(podman_secrets.VARIABLES, names, strict=True):
+        for variable in podman_secrets.VARIABLES:
             # Blank, so that a value left in the env file cannot win or clash.
             assert environment[variable] == compose[service]["environment"][variable]
             assert environment[variable] == ""
-            path = f"/run/secrets/{name}"
-            assert environment[f"{variable}_FILE"] == path
-            assert compose[service]["environment"][f"{variable}_FILE"] == path
+            # NAME_FILE comes from prod.env, for the variables backend/.env sets.
+            assert f"{variable}_FILE" not in environment
+            assert f"{variable}_FILE" not in compose[service]["environment"]
+        # Podman 4.3 places a second secret's file only in a writable /run/secrets.
+        assert podman_secrets.SECRETS_DIR in compose[service]["tmpfs"]
+        assert podman_secrets.SECRETS_DIR in podman_args(container)
 
 
-def test_the_mounted_secrets_are_ones_settings_read_from_name_file():
-    assert set(podman_secrets.VARIABLES) <= set(SECRETS)
+def test_every_secret_settings_read_from_a_file_is_mounted():
+    assert podman_secrets.VARIABLES == SECRETS
+    # One secret each, however the names are spelt.
+    names = {podman_secrets.secret_name(v) for v in SECRETS}
+    assert len(names) == len(SECRETS)
+    assert podman_secrets.secret_name("KEEL_METRICS_TOKEN") == "keel-metrics-token"
+
+
+def fake_podman(tmp_path):
+    """
+    Return a podman that logs its arguments, and the log; `secret create NAME
+    -` writes its stdin to created/NAME.
+    """
+    log, created = tmp_path / "podman.log", tmp_path / "created"
+    created.mkdir()
+    podman = tmp_path / "podman"
+    podman.write_text(
+        f'#!/bin/sh\necho "$@" >> {log}\n'
+        f'if [ "$2" = create ]; then cat > "{created}/$3"; fi\n'
+    )
+    podman.chmod(0o755)
+    return str(podman), log
+
+
+def created_secrets(log):
+    """Return {secret: content} of what the fake podman beside log created."""
+    return {path.name: path.read_text() for path in log.with_name("created").iterdir()}
 
 
 def test_the_secret_script_passes_values_on_stdin_and_prints_only_names(
     tmp_path, capsys
 ):
-    log = tmp_path / "podman.log"
-    podman = tmp_path / "podman"
-    podman.write_text(f'#!/bin/sh\necho "$@" >> {log}\ncat >> {log}.stdin\n')
-    podman.chmod(0o755)
+    podman, log = fake_podman(tmp_path)
     env_file = tmp_path / ".env"
     values = {v: f"value-of-{v}-{os.getpid()}" for v in podman_secrets.VARIABLES}
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-    assert podman_secrets.create(str(podman), env_file, tmp_path / "prod.env") == 0
+    assert podman_secrets.create(podman, env_file, tmp_path / "prod.env") == 0
     calls = log.read_text()
+    created = created_secrets(log)
     for variable, value in values.items():
         assert f"secret create {podman_secrets.secret_name(variable)} -" in calls
         assert value not in calls
-        assert value in (tmp_path / "podman.log.stdin").read_text()
+        assert created[podman_secrets.secret_name(variable)] == value
     printed = capsys.readouterr()
     assert not [v for v in values.values() if v in printed.out + printed.err]
+    assert not [v for v in values.values() if v in (tmp_path / "prod.env").read_text()]
+
+
+def test_an_unset_secret_gets_an_empty_secret_and_no_name_file(tmp_path, capsys):
+    podman, log = fake_podman(tmp_path)
+    env_file, prod_env = tmp_path / ".env", tmp_path / "prod.env"
+    env_file.write_text(
+        "DJANGO_SECRET_KEY=s1\nJWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\n"
+        "SENTRY_DSN=\n# REDIS_URL=redis://:commented-out@redis:6379/0\n"
+    )
+    assert podman_secrets.create(podman, env_file, prod_env) == 0
+    created = created_secrets(log)
+    # compose and Quadlet mount every one, so each must exist.
+    assert set(created) == {podman_secrets.secret_name(v) for v in SECRETS}
+    # Podman refuses an empty secret; settings would refuse this one as empty.
+    assert created["keel-sentry-dsn"] == created["keel-redis-url"] == "\n"
+    text = prod_env.read_text()
+    assert "SENTRY_DSN" not in text and "REDIS_URL_FILE" not in text
+    assert "DB_PASSWORD_FILE=/run/secrets/keel-db-password\n" in text
+    assert "keel-sentry-dsn" in capsys.readouterr().out
 
 
 def test_the_stacks_env_file_is_backend_env_less_the_secrets(tmp_path):
     env_file, prod_env = tmp_path / ".env", tmp_path / "prod.env"
+    host_file = tmp_path / "sentry-dsn"
+    host_file.write_text("https://key@sentry.example/1\n")
     env_file.write_text(
         "# a comment\nDJANGO_DEBUG=0\nDJANGO_SECRET_KEY=s1\n"
         "export JWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\nDB_NAME=keel\n"
+        "REDIS_URL=redis://:redis-password@redis:6379/0\nEMAIL_HOST_PASSWORD=\n"
+        f"SENTRY_DSN_FILE={host_file}\n"
     )
-    podman = tmp_path / "podman"
-    podman.write_text("#!/bin/sh\ncat > /dev/null\n")
-    podman.chmod(0o755)
-    assert podman_secrets.create(str(podman), env_file, prod_env) == 0
-    assert prod_env.read_text() == "# a comment\nDJANGO_DEBUG=0\nDB_NAME=keel\n"
+    podman, log = fake_podman(tmp_path)
+    assert podman_secrets.create(podman, env_file, prod_env) == 0
+    assert prod_env.read_text() == (
+        "# a comment\nDJANGO_DEBUG=0\nDB_NAME=keel\n"
+        "# The secrets, mounted by Podman (scripts/podman_secrets.py wrote these).\n"
+        "DJANGO_SECRET_KEY_FILE=/run/secrets/keel-django-secret-key\n"
+        "JWT_SIGNING_KEY_FILE=/run/secrets/keel-jwt-signing-key\n"
+        "DB_PASSWORD_FILE=/run/secrets/keel-db-password\n"
+        "REDIS_URL_FILE=/run/secrets/keel-redis-url\n"
+        "SENTRY_DSN_FILE=/run/secrets/keel-sentry-dsn\n"
+    )
     assert prod_env.stat().st_mode & 0o077 == 0
+    # A NAME_FILE of the host's: its content goes into the secret.
+    created = created_secrets(log)
+    assert created["keel-sentry-dsn"] == "https://key@sentry.example/1"
+    assert created["keel-redis-url"] == "redis://:redis-password@redis:6379/0"
 
 
 def test_the_secret_script_names_a_missing_variable_not_a_value(tmp_path, capsys):
@@ -328,6 +389,18 @@ def test_the_secret_script_names_a_missing_variable_not_a_value(tmp_path, capsys
     assert podman_secrets.create("podman-is-never-run", env_file) == 1
     message = capsys.readouterr().err
     assert "JWT_SIGNING_KEY, DB_PASSWORD" in message
+    assert "not-printed-ever" not in message
+
+
+def test_the_secret_script_refuses_a_secret_set_both_ways(tmp_path, capsys):
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "DJANGO_SECRET_KEY=s1\nJWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\n"
+        "KEEL_METRICS_TOKEN=not-printed-ever\nKEEL_METRICS_TOKEN_FILE=/nowhere\n"
+    )
+    assert podman_secrets.create("podman-is-never-run", env_file) == 1
+    message = capsys.readouterr().err
+    assert "KEEL_METRICS_TOKEN and KEEL_METRICS_TOKEN_FILE are both set" in message
     assert "not-printed-ever" not in message
 
 
@@ -404,7 +477,6 @@ def test_kube_runs_the_compose_command_and_hardening(compose, service, deploymen
     # Podman's secrets as files, where kube reads its Secret (envFrom).
     for variable in podman_secrets.VARIABLES:
         assert compose_environment.pop(variable) == ""
-        compose_environment.pop(f"{variable}_FILE")
     # compose sets REDIS_URL in backend/.env, kube beside DB_HOST.
     assert environment.pop("REDIS_URL").startswith("redis://keel-redis:")
     assert environment == compose_environment
@@ -413,6 +485,23 @@ def test_kube_runs_the_compose_command_and_hardening(compose, service, deploymen
     assert security["readOnlyRootFilesystem"] is True
     assert security["capabilities"]["drop"] == ["ALL"]
     assert security["allowPrivilegeEscalation"] is False
+
+
+def test_kube_takes_every_secret_from_its_secret_not_plain_env():
+    # kube_secrets.py puts all of backend/.env in keel-backend (envFrom) but
+    # what the manifest sets itself: a secret set there would be in the clear.
+    for manifest in ("kube.yaml", "kube-cluster.yaml"):
+        for document in yaml.safe_load_all((ROOT / "deploy" / manifest).read_text()):
+            spec = (document or {}).get("spec", {})
+            pod = spec.get("template", {}).get("spec", spec)
+            for container in pod.get("containers", []):
+                for item in container.get("env", []):
+                    if item["name"] not in SECRETS:
+                        continue
+                    # Only kube's own Redis URL, which holds no credential.
+                    assert item["name"] == "REDIS_URL", (manifest, item["name"])
+                    url = urlsplit(item["value"])
+                    assert url.username is None and url.password is None, manifest
 
 
 def test_kube_worker_probe_is_the_compose_healthcheck(compose):
@@ -459,3 +548,21 @@ def test_quadlet_generator_accepts_the_units(tmp_path):
         "keel-network.service",
     ):
         assert name in completed.stdout
+
+
+def test_the_host_proxy_runs_the_shipped_template_with_only_its_ports_moved(tmp_path):
+    from testing.proxy import TEMPLATE, render
+
+    template = TEMPLATE.read_text()
+    rendered = render(
+        template, upstream="127.0.0.1:9000", run=tmp_path, http_port=1, https_port=2
+    )
+    assert "@" not in rendered.replace("$", "")
+    assert "listen 127.0.0.1:1 default_server;" in rendered
+    assert "listen 127.0.0.1:2 ssl default_server;" in rendered
+    # Every other line is the template's, filled in.
+    changed = set(rendered.splitlines()) - set(template.splitlines())
+    assert len(changed) == len(re.findall(r"@[A-Z_]+@|listen \d+", template))
+    with pytest.raises(ValueError, match="NEW"):
+        render(template + "# @NEW@\n", upstream="x", run=tmp_path, http_port=1,
+               https_port=2)  # fmt: skip
