@@ -50,6 +50,7 @@ COUNTS = "backend/accounts/tests/test_counts.py"
 REVOCATION = "backend/accounts/tests/test_revocation.py"
 LOGIN_FLOOD = "backend/configs/tests/test_login_flood.py"
 SLOW_BODIES = "backend/configs/tests/test_slow_bodies.py"
+LIMITS_ON_WORKERS = "backend/configs/tests/test_limits_on_workers.py"
 
 
 @dataclass
@@ -297,6 +298,17 @@ CHECKS: list[Check] = [
         lambda results: (
             f"{prop('allowed', results)} passed (2 workers' threads at once); "
             f"PostgreSQL upsert {prop('upsert_ms', results)} ms"
+        ),
+    ),
+    Check(
+        "limits: exact on bin/serve x2 workers, no Redis",
+        (
+            f"{LIMITS_ON_WORKERS}::test_each_limit_is_exact_across_two_workers_without_redis",
+        ),
+        lambda results: (
+            f"per username {prop('per_username', results)}, per IP "
+            f"{prop('per_ip', results)}, sign-ups {prop('registrations', results)};"
+            f" workers' shares {prop('workers_shares', results)}"
         ),
     ),
     Check(

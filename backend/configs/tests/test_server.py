@@ -69,7 +69,12 @@ def start_server(tmp_path, *args, **env):
             pytest.fail(f"the server exited: {log.read_text()}")
         return listening(port)
 
-    wait_for(up, "the server to listen")
+    try:
+        wait_for(up, "the server to listen")
+    except BaseException:
+        # A server slow to start must not outlive the test that gave up on it.
+        stop(server)
+        raise
     return server, port, log
 
 
