@@ -35,6 +35,7 @@ from e2e.stacks import (
     PROD_FILES,
     PROD_REPLICAS,
     PROD_SECRETS,
+    PROD_WORKERS,
     PROXY_IMAGE,
     KubePlay,
     Stack,
@@ -54,6 +55,7 @@ SCENARIOS = (
     "test_production_replicas",
     "test_production_container",
     "test_production_users",
+    "test_production_workers",
     "test_production_metrics",
     "test_production_backup",
     "test_production_outage",
@@ -226,7 +228,7 @@ def production(
     smtp_image: str,
     timings: Timings,
 ) -> Iterator[Stack]:
-    """Return the production stack (with Redis, 3 replicas), answering via its proxy."""
+    """Return the production stack (Redis, 3 replicas, 2 workers), via its proxy."""
     https_port, http_port = free_port(), free_port()
     env = {
         **base_images,
@@ -236,6 +238,7 @@ def production(
         "PROXY_HTTPS_PORT": f"{https_port}",
         "PROXY_HTTP_PORT": f"{http_port}",
         "KEEL_REPLICAS": f"{PROD_REPLICAS}",
+        "KEEL_WORKER_REPLICAS": f"{PROD_WORKERS}",
     }
     stack = Stack(
         workspace, project("prod"), PROD_FILES, env, profiles=("redis",),

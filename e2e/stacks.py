@@ -23,6 +23,8 @@ SMTP_HOST = "keel-smtp"
 BACKEND_IMAGE = "localhost/keel-backend:e2e"
 # The production stack's backend replicas (KEEL_REPLICAS; the default is 2).
 PROD_REPLICAS = 3
+# Its job workers (KEEL_WORKER_REPLICAS; the default is 1).
+PROD_WORKERS = 2
 # The Podman secrets it mounts (scripts/podman_secrets.py makes them).
 PROD_SECRETS = tuple(map(podman_secrets.secret_name, podman_secrets.VARIABLES))
 PROXY_IMAGE = "localhost/keel-proxy:e2e"
