@@ -61,6 +61,7 @@ SCENARIOS = (
     "test_production_outage",
     "test_production_restart",
     "test_production_roll",
+    "test_production_pgbouncer",
     "test_development",
     "test_kube",
     "test_kube_pgbouncer",

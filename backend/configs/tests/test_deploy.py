@@ -566,3 +566,27 @@ def test_the_host_proxy_runs_the_shipped_template_with_only_its_ports_moved(tmp_
     with pytest.raises(ValueError, match="NEW"):
         render(template + "# @NEW@\n", upstream="x", run=tmp_path, http_port=1,
                https_port=2)  # fmt: skip
+
+
+def test_kube_backend_outlasts_its_endpoints_then_drains_within_its_grace():
+    # A rollout removes the pod from the Service and stops it at once; the
+    # preStop sleep keeps it answering while the endpoint removal spreads.
+    deployment = next(
+        d
+        for d in kube_documents()
+        if d and d["kind"] == "Deployment" and d["metadata"]["name"] == "keel-backend"
+    )
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert command[0] == "sleep"
+    drain = re.search(
+        r'--workers-kill-timeout "\$\{KEEL_SHUTDOWN_TIMEOUT:-(\d+)\}"',
+        (ROOT / "backend" / "bin" / "serve").read_text(),
+    )
+    assert drain
+    assert int(command[1]) + int(drain[1]) < spec["terminationGracePeriodSeconds"]
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {
+        "maxUnavailable": 0,
+        "maxSurge": 1,
+    }
