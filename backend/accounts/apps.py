@@ -14,11 +14,13 @@ class AccountsConfig(AppConfig):
         # the receivers that keep the authentication cache true.
         from accounts import schema, signals  # noqa: F401
         from accounts.authentication import verified_access_token
+        from accounts.counts import forget_over_limit
         from accounts.password_checks import reset as reset_password_checks
         from core import state
 
         state.register("accounts.authentication", verified_access_token.cache_clear)
         state.register("accounts.password_checks", reset_password_checks)
+        state.register("accounts.counts", forget_over_limit)
 
 
 class KeelAdminConfig(admin_apps.AdminConfig):

@@ -12,8 +12,20 @@ single ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``: the statement takes
 the row's lock, so concurrent attempts under one key are counted one after
 another and each sees the count it made, however many processes send them.
 Closed rows are deleted by the periodic job accounts.prune_throttle_counts.
+
+A key found over its limit is remembered by the worker process for up to
+OVER_LIMIT_MEMORY seconds (never past its count's close), and an attempt under
+it in that time is refused without a round trip (``remembered_over_limit``).
+A flood's refusals would otherwise each cost a write, a commit and the lock on
+the row that every other attempt under the key waits for; remembered, they
+cost a dictionary lookup, and the count they could only have raised past the
+limit stays where it is. The limit is as exact: an open count never falls
+below the limit but by a refund (a right password, a request that checked
+none); a refund in this process forgets the key, one in another is seen
+within a second.
 """
 
+import threading
 import time
 
 from django.conf import settings
@@ -43,6 +55,16 @@ WHERE key = %(key)s AND count > 1
 
 PRUNE_SQL = "DELETE FROM accounts_throttle_count WHERE closes_at <= now()"
 
+# Seconds a worker refuses a key it found over its limit, without counting.
+OVER_LIMIT_MEMORY = 1.0
+# Keys remembered at most: one per flooding address or username, so a flood
+# from very many of them is bounded; past it the expired ones go, then all.
+OVER_LIMIT_KEYS = 10_000
+
+# key: (until when it is refused uncounted, when its count closes), epoch s
+_over_limit: dict[str, tuple[float, float]] = {}
+_over_limit_lock = threading.Lock()
+
 
 def in_database() -> bool:
     return bool(settings.KEEL["THROTTLE_COUNTS"] == "database")
@@ -69,8 +91,39 @@ def count_attempt(*, key: str, period: int) -> tuple[int, float]:
     return int(count), float(cache.get(f"{key}_opened", now)) + period
 
 
+def remembered_over_limit(key: str) -> float | None:
+    """Return when key's count closes (epoch s) if key is remembered over its
+    limit, else None."""
+    remembered = _over_limit.get(key)
+    if remembered is None:
+        return None
+    until, closes_at = remembered
+    if until <= time.time():
+        _over_limit.pop(key, None)
+        return None
+    return closes_at
+
+
+def remember_over_limit(key: str, closes_at: float) -> None:
+    """Remember key over its limit for a moment, and until closes_at at most."""
+    now = time.time()
+    with _over_limit_lock:
+        if len(_over_limit) >= OVER_LIMIT_KEYS:
+            for old in [k for k, (until, _) in _over_limit.items() if until <= now]:
+                del _over_limit[old]
+            if len(_over_limit) >= OVER_LIMIT_KEYS:
+                _over_limit.clear()
+        _over_limit[key] = (min(now + OVER_LIMIT_MEMORY, closes_at), closes_at)
+
+
+def forget_over_limit() -> None:
+    """Forget every key remembered over its limit (core.state's reset)."""
+    _over_limit.clear()
+
+
 def uncount_attempt(*, key: str) -> None:
     """Take one attempt back from key's count, if it is still open."""
+    _over_limit.pop(key, None)
     if in_database():
         with connection.cursor() as cursor:
             cursor.execute(UNCOUNT_SQL, {"key": key})

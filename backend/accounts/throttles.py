@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from accounts.counts import count_attempt
+from accounts.counts import count_attempt, remember_over_limit, remembered_over_limit
 from accounts.guesses import record_guess
 from accounts.tokens import RefreshToken
 
@@ -47,8 +47,10 @@ class CountedThrottle(LiveRateThrottle):
     through while the count is within the scope's rate.
 
     A count opens with the first attempt and closes one period later
-    (accounts.counts). Only a POST counts: an OPTIONS or a GET (405) on these
-    views does nothing, so it must not use up anyone's allowance.
+    (accounts.counts); a key just found over its limit is refused from this
+    process's memory for a moment, uncounted. Only a POST counts: an OPTIONS
+    or a GET (405) on these views does nothing, so it must not use up anyone's
+    allowance.
     """
 
     closes_at: float
@@ -69,9 +71,16 @@ class CountedThrottle(LiveRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        closes_at = remembered_over_limit(self.key)
+        if closes_at is not None:
+            self.closes_at = closes_at
+            return False
         self.counted(request, self.key)
         count, self.closes_at = count_attempt(key=self.key, period=self.duration)
-        return count <= self.num_requests
+        if count > self.num_requests:
+            remember_over_limit(self.key, self.closes_at)
+            return False
+        return True
 
     def counted(self, request: Request, key: str) -> None:
         """Called as request is counted under key, before the count is taken."""

@@ -1,7 +1,8 @@
 """
 The throttles' counts (accounts.counts), in PostgreSQL and in the cache: one
 per key, opened by the first attempt, exact under concurrent attempts from
-separate connections, pruned once closed.
+separate connections, pruned once closed; a key found over its limit refused
+from the process's memory for a second, uncounted.
 """
 
 import threading
@@ -17,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
+from accounts import counts
 from accounts.counts import count_attempt, prune_closed_counts, uncount_attempt
 from accounts.models import ThrottleCount
 from accounts.tests.factories import REGISTER_URL, TOKEN_URL
@@ -165,3 +167,52 @@ def test_concurrent_attempts_on_separate_connections_pass_exactly_the_limit(
         count_attempt(key=f"key-{number % 50}", period=60)
     per_attempt = (time.perf_counter() - started) / rounds
     record_property("upsert_ms", f"{per_attempt * 1000:.3f}")
+
+
+def over_the_ip_limit():
+    """Make 10.2.0.1 pass its limit of 10 once; return its key and the throttle."""
+    throttle_class, request_for, limit = LIMITS["per IP"]
+    for number in range(limit):
+        assert throttle_class().allow_request(request_for(number), APIView())
+    throttle = throttle_class()
+    assert not throttle.allow_request(request_for(limit), APIView())
+    return throttle.key, throttle
+
+
+def test_a_key_over_its_limit_is_refused_from_memory_uncounted(store):
+    key, throttle = over_the_ip_limit()
+    # Retry-After is the count's close, a minute off, not the memory's second.
+    assert 58 <= throttle.wait() <= 60
+    throttle_class, request_for, _ = LIMITS["per IP"]
+    for number in range(50):
+        refused = throttle_class()
+        assert not refused.allow_request(request_for(number), APIView())
+        assert refused.wait() == pytest.approx(throttle.wait(), abs=1)
+    # The 11th attempt was counted; the 50 after it were not.
+    assert count_attempt(key=key, period=60)[0] == 12
+
+
+def test_a_key_is_counted_again_a_second_after_it_was_found_over(store, monkeypatch):
+    key, _ = over_the_ip_limit()
+    later = time.time() + counts.OVER_LIMIT_MEMORY + 0.1
+    monkeypatch.setattr(counts.time, "time", lambda: later)
+    throttle_class, request_for, _ = LIMITS["per IP"]
+    assert not throttle_class().allow_request(request_for(0), APIView())
+    assert count_attempt(key=key, period=60)[0] == 13
+
+
+def test_a_refund_in_the_process_forgets_the_key(store):
+    key, _ = over_the_ip_limit()
+    uncount_attempt(key=key)
+    uncount_attempt(key=key)  # two right passwords: the count is 9
+    throttle_class, request_for, _ = LIMITS["per IP"]
+    assert throttle_class().allow_request(request_for(0), APIView())
+    assert not throttle_class().allow_request(request_for(1), APIView())
+
+
+def test_the_keys_remembered_are_bounded(monkeypatch):
+    monkeypatch.setattr(counts, "OVER_LIMIT_KEYS", 3)
+    for number in range(10):
+        counts.remember_over_limit(f"key-{number}", time.time() + 60)
+        assert len(counts._over_limit) <= 3
+    assert counts.remembered_over_limit("key-9") is not None
