@@ -195,7 +195,7 @@ def test_a_key_over_its_limit_is_refused_from_memory_uncounted(store):
 def test_a_key_is_counted_again_a_second_after_it_was_found_over(store, monkeypatch):
     key, _ = over_the_ip_limit()
     later = time.time() + counts.OVER_LIMIT_MEMORY + 0.1
-    monkeypatch.setattr(counts.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     throttle_class, request_for, _ = LIMITS["per IP"]
     assert not throttle_class().allow_request(request_for(0), APIView())
     assert count_attempt(key=key, period=60)[0] == 13
