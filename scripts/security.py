@@ -99,7 +99,9 @@ def login_flood(results: list[Result], target: bool = True) -> str:
     ratio = prop("me_p99_ratio", results)
     verdict = f"; target under 5x: {'met' if ratio < 5 else 'missed'}" if target else ""
     return (
-        f"{prop('login_share', results):.0%} of {prop('logins', results)} logins 200;"
+        f"{prop('login_share', results):.0%} of {prop('logins', results)} logins 200"
+        f" (p50 {prop('login_p50_flood_ms', results)} ms vs"
+        f" {prop('login_p50_quiet_ms', results)} quiet);"
         f" /me p99 {prop('me_p99_flood_ms', results)} ms vs"
         f" {prop('me_p99_quiet_ms', results)} quiet ({ratio}x{verdict})"
     )

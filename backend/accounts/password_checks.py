@@ -14,9 +14,15 @@ core from the rest of the API. One setting, ``KEEL["PASSWORD_CHECKS_PER_WORKER"]
   Retry-After (PasswordChecksBusy), and counted as a failed guess of its
   address, so a flood of them is soon throttled (429) like wrong passwords;
 - hashing threads: every PBKDF2 hash in the process (accounts.hashers: logins,
-  password changes, sign-ups, the admin) runs on a pool of that many threads
-  whose scheduling priority is lowered (nice +10 on Linux), so hashing gets
-  the CPU the API leaves idle and only a tenth of a busy one.
+  password changes, sign-ups, the admin) runs on a pool of that many threads,
+  so that all of them together never hash on more.
+
+The hashing runs at the threads' normal priority. At a lowered one (nice +10)
+a flood's refusals took the cores and a check took 2.2 s instead of 0.3 s
+(p50, up to 6 s), longer than the wait it made the next client spend, so a
+legitimate login behind it was refused 503; at normal priority it took 0.75 to
+0.93 s (up to 2.2 s), and /me beside the flood was no slower within the
+spread (docs/security.md).
 
 Both are made on first use (so after a server forks its workers) and made
 anew when a setting changes; core.state's reset drops them.
@@ -25,7 +31,6 @@ anew when a setting changes; core.state's reset drops them.
 import contextlib
 import itertools
 import math
-import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -41,9 +46,6 @@ from rest_framework.throttling import BaseThrottle
 from accounts.guesses import refund_password_guess
 from accounts.throttles import PasswordGuessIpThrottle
 from core import metrics
-
-# A thread's "nice" value: 0 is normal, 19 the lowest priority.
-HASHING_NICENESS = 10
 
 # What one client address may hold of a worker at once: a check running and
 # one waiting. A worker serves on few threads (bin/serve: 4), so a flood from
@@ -209,14 +211,6 @@ def password_check_slot(request: Request) -> Iterator[None]:
         queue.leave(client)
 
 
-def _lower_this_threads_priority() -> None:
-    # On Linux each thread has its own niceness, which PRIO_PROCESS with the
-    # thread's id sets; elsewhere the hashing simply runs at normal priority.
-    if hasattr(os, "setpriority"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
-
-
 def hashing_pool() -> ThreadPoolExecutor:
     """Return this process's hashing threads, made anew if the setting changed."""
     global _pool
@@ -231,13 +225,12 @@ def hashing_pool() -> ThreadPoolExecutor:
                 ThreadPoolExecutor(
                     max_workers=size,
                     thread_name_prefix="password-hashing",
-                    initializer=_lower_this_threads_priority,
                 ),
             )
         return _pool[1]
 
 
-def run_at_low_priority(function: Callable[..., T], *args: object) -> T:
+def run_on_hashing_threads(function: Callable[..., T], *args: object) -> T:
     """Return function(*args), computed on one of the hashing threads."""
     return hashing_pool().submit(function, *args).result()
 

@@ -7,7 +7,8 @@ rebuilding them per request would cost more than the request:
 - accounts.authentication: the LRU of verified access tokens;
 - core.health: the flag that every migration is applied, and the last
   readiness answer (reused for a second);
-- accounts.password_checks: the password-check slots and the hashing threads.
+- accounts.password_checks: the password-check slots and the hashing threads;
+- accounts.counts: the throttle keys found over their limit in the last second.
 
 Each owner registers a function that forgets its state, in its app's
 ``ready()``; ``reset()`` calls them all. Nothing in production calls it: the

@@ -66,16 +66,19 @@ def p99(samples):
 
 def victim_and_watcher(port, token, seconds):
     """
-    Return the victim's login statuses (one every 0.5 s) and /me's latencies
-    in ms (one every 25 ms, on one keep-alive connection), over seconds.
+    Return the victim's login statuses (one every 0.5 s) and times in ms, and
+    /me's latencies in ms (one every 25 ms, on one keep-alive connection), over
+    seconds.
     """
-    statuses, latencies = [], []
+    statuses, logins, latencies = [], [], []
     done = threading.Event()
 
     def victim():
         start = time.monotonic()
         for number in range(int(seconds / 0.5)):
+            began = time.perf_counter()
             statuses.append(login(port, VICTIM)[0])
+            logins.append((time.perf_counter() - began) * 1000)
             time.sleep(max(start + (number + 1) * 0.5 - time.monotonic(), 0))
         done.set()
 
@@ -97,7 +100,7 @@ def victim_and_watcher(port, token, seconds):
         thread.start()
     for thread in threads:
         thread.join()
-    return statuses, latencies
+    return statuses, logins, latencies
 
 
 def measure(port, record_property, flood_body, sources):
@@ -105,12 +108,12 @@ def measure(port, record_property, flood_body, sources):
     status, _, body = login(port, WATCHER)
     assert status == 200, body
     token = json.loads(body)["access"]
-    _, quiet = victim_and_watcher(port, token, SECONDS)
+    _, quiet_logins, quiet = victim_and_watcher(port, token, SECONDS)
     with Flood(
         port, TOKEN_URL, flood_body, connections=16, source=",".join(sources)
     ) as flood:
         time.sleep(1)  # the flood at full strength before the victim starts
-        statuses, loaded = victim_and_watcher(port, token, SECONDS)
+        statuses, logins, loaded = victim_and_watcher(port, token, SECONDS)
         flood_counts = flood.stop()
     share = statuses.count(200) / len(statuses)
     figures = {
@@ -119,6 +122,9 @@ def measure(port, record_property, flood_body, sources):
         "victim_statuses": dict(
             sorted((str(s), statuses.count(s)) for s in set(statuses))
         ),
+        "login_p50_quiet_ms": round(statistics.median(quiet_logins)),
+        "login_p50_flood_ms": round(statistics.median(logins)),
+        "login_max_flood_ms": round(max(logins)),
         "me_p99_quiet_ms": round(p99(quiet), 1),
         "me_p99_flood_ms": round(p99(loaded), 1),
         "me_p99_ratio": round(p99(loaded) / p99(quiet), 2),
