@@ -6,7 +6,8 @@ measures), counting the answers by status.
     python -m testing.flood PORT PATH BODY --connections 16 --source 127.0.0.2
 
 --source is a comma-separated list of local addresses to connect from, taken
-in turn by the connections (one per address: a flood from as many clients).
+in turn by the connections (one per address: a flood from as many clients);
+--scheme https speaks TLS (to keel's proxy), taking any certificate.
 
 It runs until SIGTERM or --seconds, then prints {"status": count, ...} as
 JSON, with "error" for requests that got no answer. Run it with Flood.
@@ -52,6 +53,8 @@ def flood(
                 timeout=client.timeout,
                 source_address=(client.source, 0) if client.source else None,
             )
+            if client.tls:
+                connection = client.tls_context().wrap_socket(connection)
         except OSError:
             counts["error"] += 1
             stop.wait(0.01)  # not a busy loop while the server is away
@@ -99,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--source", default="")
     parser.add_argument("--seconds", type=float, default=600)
+    parser.add_argument("--scheme", choices=["http", "https"], default="http")
     options = parser.parse_args(argv)
     sources = options.source.split(",")
     stop = threading.Event()
@@ -111,7 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     lock = threading.Lock()
 
     def connection(source: str) -> None:
-        client = LiveClient.on_port(options.port, timeout=30, source=source)
+        client = LiveClient.on_port(
+            options.port, timeout=30, source=source, tls=options.scheme == "https"
+        )
         counts = flood(client, options.path, options.body, stop)
         with lock:
             totals.update(counts)
