@@ -51,6 +51,7 @@ REVOCATION = "backend/accounts/tests/test_revocation.py"
 LOGIN_FLOOD = "backend/configs/tests/test_login_flood.py"
 SLOW_BODIES = "backend/configs/tests/test_slow_bodies.py"
 LIMITS_ON_WORKERS = "backend/configs/tests/test_limits_on_workers.py"
+PROXY_LIMITS = "backend/configs/tests/test_proxy_limits.py"
 
 
 @dataclass
@@ -104,6 +105,19 @@ def login_flood(results: list[Result], target: bool = True) -> str:
         f" {prop('login_p50_quiet_ms', results)} quiet);"
         f" /me p99 {prop('me_p99_flood_ms', results)} ms vs"
         f" {prop('me_p99_quiet_ms', results)} quiet ({ratio}x{verdict})"
+    )
+
+
+def proxy_limits(results: list[Result]) -> str:
+    """How many of 60 at once passed nginx, per password URL."""
+    passed = [
+        r.properties["passed_of_60"] for r in results if "passed_of_60" in r.properties
+    ]
+    if not passed:
+        raise KeyError("passed_of_60")
+    return (
+        f"{len(passed)} URLs, 60 at once from one IP: {'/'.join(map(str, passed))}"
+        " reached the backend, the rest 429 from nginx; other URLs, other IPs: no limit"
     )
 
 
@@ -476,6 +490,22 @@ CHECKS: list[Check] = [
             f"{LOGIN_FLOOD}::test_a_one_address_login_flood_leaves_others_logging_in[right]",
         ),
         login_flood,
+    ),
+    Check(
+        "login flood x16, one IP, right passwords, via nginx",
+        (f"{LOGIN_FLOOD}::test_a_one_address_login_flood_through_the_proxy",),
+        lambda results: (
+            f"{login_flood(results)}; reached the backend:"
+            f" {prop('flood_to_backend', results)}"
+        ),
+    ),
+    Check(
+        "proxy: password URLs limited per IP in nginx",
+        (
+            f"{PROXY_LIMITS}::test_a_burst_on_a_password_url_is_refused_in_the_proxy",
+            f"{PROXY_LIMITS}::test_other_urls_and_other_addresses_are_not_limited",
+        ),
+        proxy_limits,
     ),
     Check(
         "login flood x16 from 16 IPs (a figure, no target)",
