@@ -445,6 +445,30 @@ def test_the_proxy_buffers_bodies_and_bounds_the_slow_client():
     assert ("X-Forwarded-For", "$proxy_add_x_forwarded_for") in headers
 
 
+def test_the_proxy_limits_exactly_the_urls_that_check_a_password():
+    # make security sends the floods (test_proxy_limits.py); this pins the
+    # URLs, which nginx keys by a regex of its own.
+    template = (ROOT / "deploy" / "proxy" / "nginx.conf").read_text()
+    (pattern,) = re.findall(r"^\s*~(\S+) \$binary_remote_addr;$", template, re.M)
+    limited = {
+        path
+        for path in (
+            "/api/auth/token/", "/api/auth/register/", "/api/auth/password/change/",
+            "/admin/login/", "/api/auth/token/refresh/", "/api/auth/me/",
+            "/api/auth/token/blacklist/", "/api/auth/password/reset/",
+            "/admin/", "/healthz", "/api/auth/token/x",
+        )
+        if re.search(pattern, path)
+    }  # fmt: skip
+    assert limited == {
+        "/api/auth/token/",
+        "/api/auth/register/",
+        "/api/auth/password/change/",
+        "/admin/login/",
+    }
+    assert "limit_req zone=keel_passwords burst=20 nodelay;" in template
+
+
 def test_quadlet_has_no_bind_mount_or_published_database(compose, units):
     assert "volumes" not in compose["backend"]
     assert "volumes" not in compose["worker"]
@@ -557,7 +581,7 @@ def test_the_host_proxy_runs_the_shipped_template_with_only_its_ports_moved(tmp_
     rendered = render(
         template, upstream="127.0.0.1:9000", run=tmp_path, http_port=1, https_port=2
     )
-    assert "@" not in rendered.replace("$", "")
+    assert not re.findall(r"@[A-Z_]+@", rendered)
     assert "listen 127.0.0.1:1 default_server;" in rendered
     assert "listen 127.0.0.1:2 ssl default_server;" in rendered
     # Every other line is the template's, filled in.
