@@ -26,7 +26,7 @@ PROD_REPLICAS = 3
 # Its job workers (KEEL_WORKER_REPLICAS; the default is 1).
 PROD_WORKERS = 2
 # The Podman secrets it mounts (scripts/podman_secrets.py makes them).
-PROD_SECRETS = tuple(map(podman_secrets.secret_name, podman_secrets.VARIABLES))
+PROD_SECRETS = tuple(podman_secrets.secret_names())
 PROXY_IMAGE = "localhost/keel-proxy:e2e"
 PGBOUNCER_IMAGE = "localhost/keel-pgbouncer:e2e"
 KUBE_LABEL = "app.kubernetes.io/part-of=keel"

@@ -89,6 +89,29 @@ def test_secrets_are_files_not_in_the_environment(
             assert blank, f"{variable} has a value in {container}'s env"
 
 
+@pytest.mark.parametrize(
+    ("service", "env_file", "variable"),
+    [("db", "db.env", "POSTGRES_PASSWORD"), ("redis", "redis.env", "REDIS_PASSWORD")],
+)
+def test_the_database_and_redis_read_their_passwords_from_secrets(
+    production: Stack, service: str, env_file: str, variable: str
+) -> None:
+    password = dotenv_values(production.workspace / "backend" / env_file)[variable]
+    assert password
+    container = production.container(service)
+    leaked = password in podman("container", "inspect", container)
+    assert not leaked, f"{variable} shows in podman inspect {container}"
+    environment = dict(
+        line.split("=", 1)
+        for line in exec_in(container, "env").stdout.splitlines()
+        if "=" in line
+    )
+    assert not environment.get(variable), f"{variable} has a value in {container}"
+    secret = environment[f"{variable}_FILE"]
+    ((digest, _),) = [exec_in(container, "sha256sum", secret).stdout.split()]
+    assert digest == hashlib.sha256(password.encode()).hexdigest(), secret
+
+
 def test_database_is_not_published_on_the_host(production: Stack) -> None:
     assert podman("port", production.container("db"), check=False) == ""
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The official postgres image's start-up, reduced to what keel relies on:
 # on an empty data directory, create the cluster with POSTGRES_USER as its
-# superuser (password POSTGRES_PASSWORD, scram-sha-256 over TCP) and the
-# database POSTGRES_DB; then run the server as the postgres user, as PID 1.
+# superuser (password POSTGRES_PASSWORD, or the content of the file
+# POSTGRES_PASSWORD_FILE names; scram-sha-256 over TCP) and the database
+# POSTGRES_DB; then run the server as the postgres user, as PID 1.
 set -eu
 
 if [ "$(id -u)" = 0 ]; then
@@ -15,6 +16,13 @@ fi
 if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     : "${POSTGRES_USER:=postgres}"
     : "${POSTGRES_DB:=$POSTGRES_USER}"
+    if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
+        if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+            echo "postgres: both POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE are set (but are exclusive)" >&2
+            exit 1
+        fi
+        POSTGRES_PASSWORD=$(cat "$POSTGRES_PASSWORD_FILE")
+    fi
     if [ -z "${POSTGRES_PASSWORD:-}" ]; then
         echo "postgres: POSTGRES_PASSWORD is not set; refusing to create a database anyone could log in to." >&2
         exit 1

@@ -29,12 +29,16 @@ QUADLET_GENERATOR = Path("/usr/libexec/podman/quadlet")
 ENV_FILE_COPIES = {
     # backend/.env less the secrets Podman mounts (scripts/podman_secrets.py).
     "backend/prod.env": "/etc/keel/backend.env",
-    "backend/db.env": "/etc/keel/db.env",
+    # backend/db.env less its password, likewise.
+    "backend/db.prod.env": "/etc/keel/db.env",
 }
 
 
-def production_compose():
-    """Return the production stack as podman-compose merges and interpolates it."""
+def production_compose(*profiles):
+    """
+    Return the production stack as podman-compose merges and interpolates it,
+    with the services of profiles too.
+    """
     podman_compose = Path(sys.executable).with_name("podman-compose")
     completed = subprocess.run(
         [
@@ -44,6 +48,7 @@ def production_compose():
             "podman-compose.yml",
             "-f",
             "podman-compose.prod.yml",
+            *(f"--profile={profile}" for profile in profiles),
             "config",
         ],
         cwd=ROOT,
@@ -271,7 +276,7 @@ def test_compose_runs_keel_replicas_backends_like_kube(compose):
 
 def test_compose_and_quadlet_mount_the_secrets_the_script_makes(compose, units):
     names = [podman_secrets.secret_name(v) for v in podman_secrets.VARIABLES]
-    assert set(production_compose()["secrets"]) == set(names)
+    assert set(production_compose()["secrets"]) == set(podman_secrets.secret_names())
     for service, unit in KEEL_CONTAINERS:
         container = units[f"{unit}.container"]["Container"]
         assert compose[service]["secrets"] == container["Secret"] == names
@@ -286,6 +291,16 @@ def test_compose_and_quadlet_mount_the_secrets_the_script_makes(compose, units):
         # Podman 4.3 places a second secret's file only in a writable /run/secrets.
         assert podman_secrets.SECRETS_DIR in compose[service]["tmpfs"]
         assert podman_secrets.SECRETS_DIR in podman_args(container)
+    # The database's password too, read by PostgreSQL's image from the file
+    # db.prod.env names; Quadlet runs no Redis.
+    db = units["keel-db.container"]["Container"]
+    assert compose["db"]["secrets"] == db["Secret"] == ["keel-db-password"]
+    redis = production_compose("redis")["services"]["redis"]
+    assert redis["secrets"] == ["keel-redis-password"]
+    assert not redis.get("env_file")
+    assert redis["environment"] == {
+        "REDIS_PASSWORD_FILE": "/run/secrets/keel-redis-password"
+    }
 
 
 def test_every_secret_settings_read_from_a_file_is_mounted():
@@ -312,6 +327,27 @@ def fake_podman(tmp_path):
     return str(podman), log
 
 
+REDIS_PASSWORD = "redis-password"
+
+
+def create(podman, env_file, prod_env, redis_password=REDIS_PASSWORD):
+    """Run the script's create, with db.env and redis.env beside env_file."""
+    folder = env_file.parent
+    (folder / "db.env").write_text(
+        "POSTGRES_DB=keel\nPOSTGRES_USER=keel\nPOSTGRES_PASSWORD=s3\n"
+    )
+    if redis_password is not None:
+        (folder / "redis.env").write_text(f"REDIS_PASSWORD={redis_password}\n")
+    return podman_secrets.create(
+        podman,
+        env_file,
+        prod_env,
+        db_env_file=folder / "db.env",
+        db_prod_env_file=folder / "db.prod.env",
+        redis_env_file=folder / "redis.env",
+    )
+
+
 def created_secrets(log):
     """Return {secret: content} of what the fake podman beside log created."""
     return {path.name: path.read_text() for path in log.with_name("created").iterdir()}
@@ -324,7 +360,7 @@ def test_the_secret_script_passes_values_on_stdin_and_prints_only_names(
     env_file = tmp_path / ".env"
     values = {v: f"value-of-{v}-{os.getpid()}" for v in podman_secrets.VARIABLES}
     env_file.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
-    assert podman_secrets.create(podman, env_file, tmp_path / "prod.env") == 0
+    assert create(podman, env_file, tmp_path / "prod.env") == 0
     calls = log.read_text()
     created = created_secrets(log)
     for variable, value in values.items():
@@ -343,10 +379,12 @@ def test_an_unset_secret_gets_an_empty_secret_and_no_name_file(tmp_path, capsys)
         "DJANGO_SECRET_KEY=s1\nJWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\n"
         "SENTRY_DSN=\n# REDIS_URL=redis://:commented-out@redis:6379/0\n"
     )
-    assert podman_secrets.create(podman, env_file, prod_env) == 0
+    assert create(podman, env_file, prod_env, redis_password=None) == 0
     created = created_secrets(log)
-    # compose and Quadlet mount every one, so each must exist.
-    assert set(created) == {podman_secrets.secret_name(v) for v in SECRETS}
+    # compose and Quadlet mount every one, so each must exist: Redis's own too.
+    names = {podman_secrets.secret_name(v) for v in SECRETS}
+    assert set(created) == names | {"keel-redis-password"}
+    assert created["keel-redis-password"] == "\n"  # no redis.env
     # Podman refuses an empty secret; settings would refuse this one as empty.
     assert created["keel-sentry-dsn"] == created["keel-redis-url"] == "\n"
     text = prod_env.read_text()
@@ -366,7 +404,7 @@ def test_the_stacks_env_file_is_backend_env_less_the_secrets(tmp_path):
         f"SENTRY_DSN_FILE={host_file}\n"
     )
     podman, log = fake_podman(tmp_path)
-    assert podman_secrets.create(podman, env_file, prod_env) == 0
+    assert create(podman, env_file, prod_env) == 0
     assert prod_env.read_text() == (
         "# a comment\nDJANGO_DEBUG=0\nDB_NAME=keel\n"
         "# The secrets, mounted by Podman (scripts/podman_secrets.py wrote these).\n"
@@ -381,6 +419,31 @@ def test_the_stacks_env_file_is_backend_env_less_the_secrets(tmp_path):
     created = created_secrets(log)
     assert created["keel-sentry-dsn"] == "https://key@sentry.example/1"
     assert created["keel-redis-url"] == "redis://:redis-password@redis:6379/0"
+
+
+def test_the_database_and_redis_take_their_passwords_from_secrets(tmp_path):
+    env_file, prod_env = tmp_path / ".env", tmp_path / "prod.env"
+    env_file.write_text("DJANGO_SECRET_KEY=s1\nJWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\n")
+    podman, log = fake_podman(tmp_path)
+    assert create(podman, env_file, prod_env) == 0
+    db_prod_env = tmp_path / "db.prod.env"
+    assert db_prod_env.read_text() == (
+        "POSTGRES_DB=keel\nPOSTGRES_USER=keel\n"
+        "# The secrets, mounted by Podman (scripts/podman_secrets.py wrote these).\n"
+        "POSTGRES_PASSWORD_FILE=/run/secrets/keel-db-password\n"
+    )
+    assert db_prod_env.stat().st_mode & 0o077 == 0
+    created = created_secrets(log)
+    assert created["keel-db-password"] == "s3"
+    assert created["keel-redis-password"] == "redis-password"
+
+
+def test_the_secret_script_needs_db_env(tmp_path, capsys):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_SECRET_KEY=s1\nJWT_SIGNING_KEY=s2\nDB_PASSWORD=s3\n")
+    missing = tmp_path / "db.env"
+    assert podman_secrets.create("never-run", env_file, db_env_file=missing) == 1
+    assert f"{missing} is missing; run: make env" in capsys.readouterr().err
 
 
 def test_the_secret_script_names_a_missing_variable_not_a_value(tmp_path, capsys):
