@@ -9,12 +9,8 @@ passing it on, the same attack leaves /healthz and /api/auth/me/ answering.
 
 import json
 import secrets
-import socket
-import ssl
-import statistics
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,88 +20,39 @@ from e2e.http import HTTPS, Endpoint, request
 from e2e.shell import exec_in, podman
 from e2e.stacks import Stack
 from e2e.timings import Timings
+from testing.slow_body import Probe, Target, latency, probe, under_attack
 
 ATTACKERS = 16
 # How long the probes run while the attack holds its connections.
 ATTACK_SECONDS = 12
 PROBE_TIMEOUT = 5.0
+PROBES = [("/healthz", {}), ("/api/auth/me/", HTTPS)]
 CERTIFICATE = "/tmp/keel-proxy/tls/tls.crt"  # noqa: S108 (the container's /tmp)
 
 
-def connect(endpoint: Endpoint, timeout: float) -> socket.socket:
-    sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-    if not endpoint.tls:
-        return sock
-    context = ssl._create_unverified_context()  # noqa: S323
-    return context.wrap_socket(sock, server_hostname=endpoint.host)
+def target(endpoint: Endpoint) -> Target:
+    """Return the slow-body attack's target for endpoint (testing.slow_body)."""
+    return Target(endpoint.port, tls=endpoint.tls, host=endpoint.host)
 
 
-def slow_body(endpoint: Endpoint, stop: threading.Event) -> None:
-    """Send a login's headers, then its body at a byte a second, until stop."""
-    try:
-        with connect(endpoint, timeout=5) as sock:
-            sock.sendall(
-                b"POST /api/auth/token/ HTTP/1.1\r\n"
-                + f"Host: 127.0.0.1:{endpoint.port}\r\n".encode()
-                + b"X-Forwarded-Proto: https\r\n"
-                b"Content-Type: application/json\r\n"
-                b"Content-Length: 4096\r\n\r\n"
-            )
-            while not stop.wait(1.0):
-                sock.sendall(b" ")
-    except OSError:
-        pass  # Cut off by the server: the attack only has to try.
-
-
-@dataclass(frozen=True)
-class Probe:
-    path: str
-    seconds: float
-    status: int | None
-
-
-def probe(endpoint: Endpoint, path: str, headers: dict[str, str]) -> Probe:
-    started = time.monotonic()
-    try:
-        status: int | None = request(
-            endpoint, "GET", path, headers=headers, timeout=PROBE_TIMEOUT
-        ).status
-    except OSError:
-        status = None
-    return Probe(path, time.monotonic() - started, status)
-
-
-def under_attack(
-    target: Endpoint, probes: Callable[[], list[Probe]], seconds: float
-) -> list[Probe]:
-    """Return the probes taken while ATTACKERS slow bodies go to target."""
-    stop = threading.Event()
-    attackers = [
-        threading.Thread(target=slow_body, args=(target, stop), daemon=True)
-        for _ in range(ATTACKERS)
-    ]
-    for attacker in attackers:
-        attacker.start()
-    time.sleep(2)  # Every connection is open and sending.
-    taken: list[Probe] = []
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
-            taken += probes()
-            time.sleep(0.5)
-    finally:
-        stop.set()
-        for attacker in attackers:
-            attacker.join(timeout=10)
+def attacked(endpoint: Endpoint, seconds: float) -> list[Probe]:
+    """Return /healthz's and /me's probes while ATTACKERS slow bodies go on."""
+    taken, _ = under_attack(
+        target(endpoint),
+        PROBES,
+        attackers=ATTACKERS,
+        seconds=seconds,
+        probe_timeout=PROBE_TIMEOUT,
+        close_wait=1,  # how each attacker's connection ends is not checked here
+    )
     return taken
 
 
 def summary(taken: list[Probe], path: str) -> str:
-    seconds = [p.seconds * 1000 for p in taken if p.path == path]
-    answered = sum(1 for p in taken if p.path == path and p.status is not None)
+    figures = latency(taken, path)
     return (
-        f"{path} {answered}/{len(seconds)} answered, "
-        f"p50 {statistics.median(seconds):.0f} ms, max {max(seconds):.0f} ms"
+        f"{path} {figures['answered']}/{figures['probes']} answered, "
+        f"p50 {figures['p50_ms']:.0f} ms, max {figures['max_ms']:.0f} ms"
     )
 
 
@@ -120,7 +67,7 @@ class Attack:
 def stalled_body(endpoint: Endpoint) -> float | None:
     """Return the seconds until the proxy drops a body that stopped coming."""
     started = time.monotonic()
-    with connect(endpoint, timeout=30) as sock:
+    with target(endpoint).connect(timeout=30) as sock:
         sock.sendall(
             b"POST /api/auth/token/ HTTP/1.1\r\n"
             + f"Host: 127.0.0.1:{endpoint.port}\r\n".encode()
@@ -142,23 +89,18 @@ def attack(production: Stack, timings: Timings) -> Attack:
     (first, *_) = production.replicas("backend")
     backend = Endpoint(8000, production.address(first))
 
-    def through(endpoint: Endpoint) -> Callable[[], list[Probe]]:
-        def both() -> list[Probe]:
-            return [
-                probe(endpoint, "/healthz", {}),
-                probe(endpoint, "/api/auth/me/", HTTPS),
-            ]
-
-        return both
-
-    quiet = [p for _ in range(5) for p in through(proxy)()]
+    quiet = [
+        probe(target(proxy), path, headers, PROBE_TIMEOUT)
+        for _ in range(5)
+        for path, headers in PROBES
+    ]
     stalled: list[float | None] = []
     watcher = threading.Thread(target=lambda: stalled.append(stalled_body(proxy)))
     watcher.start()
-    through_proxy = under_attack(proxy, through(proxy), ATTACK_SECONDS)
+    through_proxy = attacked(proxy, ATTACK_SECONDS)
     watcher.join(timeout=60)
     # The control: the same attack on one replica, reached without the proxy.
-    direct = under_attack(backend, through(backend), ATTACK_SECONDS / 2)
+    direct = attacked(backend, ATTACK_SECONDS / 2)
     result = Attack(quiet, through_proxy, direct, stalled[0] if stalled else None)
     for name, taken in (
         ("quiet, through the proxy", quiet),
