@@ -19,11 +19,9 @@ from pathlib import Path
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 
-from django.db import connection
-
 from accounts.models import User
-from accounts.tests.factories import ME_URL, REGISTER_URL, TOKEN_URL, make_user
-from configs.tests.test_server import start_server, stop, wait_for
+from accounts.tests.factories import ME_URL, REGISTER_URL, TOKEN_URL
+from configs.tests.test_server import start_production_server, stop, wait_for
 from testing.http import LiveClient
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -36,22 +34,16 @@ DOCUMENTED = {"login_username": "5/min", "login_ip": "10/min", "register": "10/h
 
 @pytest.fixture
 def server(tmp_path, settings):
-    from configs import settings as project_settings
-
     # The server loads settings from the same environment as this process,
     # less REDIS_URL: its rates are these, which must be the documented ones.
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert {scope: rates[scope] for scope in DOCUMENTED} == DOCUMENTED
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
-    make_user(username="alice", password=PASSWORD)
     metrics = tmp_path / "metrics"
-    server, port, _ = start_server(
+    server, port, _ = start_production_server(
         tmp_path,
-        DB_NAME=connection.settings_dict["NAME"],
-        DJANGO_LOG_LEVEL="WARNING",
+        settings,
+        {"alice": PASSWORD},
         REDIS_URL="",
-        KEEL_WORKERS="2",
-        KEEL_THREADS="4",
         KEEL_ALLOW_REGISTRATION="1",
         # Long enough for a burst's admitted checks to run in turn on a loaded
         # machine: a limit is what passes the throttle, not what the queue does.

@@ -15,10 +15,7 @@ import signal
 import pytest
 from bench.run import figures, wrk
 
-from django.db import connection
-
-from accounts.tests.factories import make_user
-from configs.tests.test_server import start_server, stop
+from configs.tests.test_server import start_production_server, stop
 from testing.http import LiveClient
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
@@ -40,17 +37,8 @@ def test_me_under_load_beside_a_login_flood_has_no_errors(
 ):
     if shutil.which("wrk") is None:
         pytest.skip("needs wrk (apt-get install wrk); make security installs it")
-    from configs import settings as project_settings
-
-    # The server hashes as in production, so the user's hash must be its kind.
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
     password = "a long load-test passphrase"
-    make_user(username="load", password=password)
-    server, port, log = start_server(
-        tmp_path,
-        DB_NAME=connection.settings_dict["NAME"],
-        DJANGO_LOG_LEVEL="WARNING",
-    )
+    server, port, log = start_production_server(tmp_path, settings, {"load": password})
     try:
         token = login(port, "load", password)
         base = f"http://127.0.0.1:{port}"

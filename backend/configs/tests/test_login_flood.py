@@ -22,10 +22,8 @@ import time
 
 import pytest
 
-from django.db import connection
-
 from accounts.tests.factories import make_user
-from configs.tests.test_server import start_server, stop
+from configs.tests.test_server import start_production_server, stop
 from testing.flood import Flood
 from testing.http import LiveClient
 from testing.proxy import HostProxy
@@ -40,20 +38,8 @@ FLOODER, VICTIM, WATCHER = "127.0.0.2", "127.0.0.3", "127.0.0.4"
 
 def start(tmp_path, settings, **environment):
     """Start bin/serve as in production, with victim's and mallory's accounts."""
-    from configs import settings as project_settings
-
-    # The server hashes as in production, so the users' hashes must be its kind.
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
-    make_user(username="victim", password=PASSWORD)
-    make_user(username="mallory", password=PASSWORD)
-    return start_server(
-        tmp_path,
-        DB_NAME=connection.settings_dict["NAME"],
-        DJANGO_LOG_LEVEL="WARNING",
-        KEEL_WORKERS="2",
-        KEEL_THREADS="4",
-        **environment,
-    )[:2]
+    users = {"victim": PASSWORD, "mallory": PASSWORD}
+    return start_production_server(tmp_path, settings, users, **environment)[:2]
 
 
 @pytest.fixture

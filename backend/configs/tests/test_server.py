@@ -78,6 +78,30 @@ def start_server(tmp_path, *args, **env):
     return server, port, log
 
 
+def start_production_server(tmp_path, settings, users, **env):
+    """
+    Start bin/serve as in production, two workers of four threads on the test
+    database (warnings only, real PBKDF2), once users ({username: password})
+    exist; return the process, its port and its log. env adds or overrides.
+    """
+    from django.db import connection
+
+    from accounts.tests.factories import make_user
+    from configs import settings as project_settings
+
+    # The server hashes as in production, so the users' hashes must be its kind.
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    for username, password in users.items():
+        make_user(username=username, password=password)
+    production = {
+        "DB_NAME": connection.settings_dict["NAME"],
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "KEEL_WORKERS": "2",
+        "KEEL_THREADS": "4",
+    }
+    return start_server(tmp_path, **{**production, **env})
+
+
 def stop(server):
     """Stop the server and every worker it started, whatever state it is in."""
     if server.poll() is None:

@@ -15,10 +15,7 @@ import json
 
 import pytest
 
-from django.db import connection
-
-from accounts.tests.factories import make_user
-from configs.tests.test_server import start_server, stop
+from configs.tests.test_server import start_production_server, stop
 from testing.http import LiveClient
 from testing.proxy import HostProxy
 from testing.slow_body import Target, latency, under_attack
@@ -39,18 +36,8 @@ HEALTHZ, ME = "/healthz", "/api/auth/me/"
 @pytest.fixture
 def attack(tmp_path, settings, record_property):
     """Run quiet probes, the attack through the proxy, then straight at bin/serve."""
-    from configs import settings as project_settings
-
-    # The server hashes as in production, so the user's hash must be its kind.
-    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
-    make_user(username="watcher", password=PASSWORD)
-    server, port, _ = start_server(
-        tmp_path,
-        DB_NAME=connection.settings_dict["NAME"],
-        DJANGO_LOG_LEVEL="WARNING",
-        DJANGO_NUM_PROXIES="1",
-        KEEL_WORKERS="2",
-        KEEL_THREADS="4",
+    server, port, _ = start_production_server(
+        tmp_path, settings, {"watcher": PASSWORD}, DJANGO_NUM_PROXIES="1"
     )
     try:
         with HostProxy(f"127.0.0.1:{port}") as proxy:
