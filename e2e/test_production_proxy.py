@@ -192,7 +192,7 @@ def throttled_as(production: Stack) -> dict[str, object]:
     )  # fmt: skip
     keys = exec_in(
         production.container("redis"), "sh", "-c",
-        'REDISCLI_AUTH="$REDIS_PASSWORD" '
+        'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" '
         'redis-cli --scan --pattern "*throttle_login_ip_*"',
     ).stdout.split()  # fmt: skip
     logged = [

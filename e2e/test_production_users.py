@@ -64,7 +64,8 @@ def test_cached_key_is_in_the_redis_container(
 ) -> None:
     keys = exec_in(
         production.container("redis"), "sh", "-c",
-        'REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli --scan --pattern "*keel-e2e*"',
+        'REDISCLI_AUTH="$(cat "$REDIS_PASSWORD_FILE")" '
+        'redis-cli --scan --pattern "*keel-e2e*"',
     ).stdout  # fmt: skip
     assert "keel-e2e" in keys
 

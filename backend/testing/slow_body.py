@@ -54,10 +54,13 @@ def slow_body(
     try:
         with target.connect(timeout=5) as sock:
             attacker.connected = True
+            # As a proxy would pass it on: a production backend answers a
+            # request it sees as plain HTTP with a redirect, body unread.
             sock.sendall(
                 b"POST /api/auth/token/ HTTP/1.1\r\n"
                 + f"Host: 127.0.0.1:{target.port}\r\n".encode()
-                + b"Content-Type: application/json\r\n"
+                + b"X-Forwarded-Proto: https\r\n"
+                b"Content-Type: application/json\r\n"
                 b"Content-Length: 4096\r\n\r\n"
             )
             last_byte = time.monotonic()
