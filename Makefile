@@ -59,8 +59,11 @@ $(BIN)/uv:
 	@$(PYTHON) -m venv $(VENV) || { echo "make: cannot create $(VENV); on Debian or Ubuntu: apt-get install python3-venv" >&2; exit 1; }
 	$(BIN)/python -m pip install --quiet uv==$(UV_VERSION)
 
+# Bytecode compiled once here: every Python the suite starts (servers,
+# workers, manage.py) then loads Django and the rest without compiling them,
+# also where PYTHONDONTWRITEBYTECODE keeps Python from saving what it compiles.
 $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/uv
-	$(BIN)/uv sync --frozen --quiet
+	$(BIN)/uv sync --frozen --quiet --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv/ with the locked dependencies, dev tools included.

@@ -7,6 +7,7 @@ console (database ``pgbouncer``) answers the same user: ``servers()`` reads
 the server connections it holds, so a test can tell them from direct ones.
 """
 
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -56,7 +57,13 @@ class PgBouncer:
         user = server_user()
         if user is not None:
             shutil.chown(self.workdir, user=user)
-            command = ["runuser", "-u", user, "--", *command]
+            # setpriv execs pgbouncer itself: runuser would stay as its parent
+            # and, sent SIGTERM, wait 2 s before it killed it.
+            group = pwd.getpwnam(user).pw_gid
+            command = [
+                "setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups",
+                *command,
+            ]  # fmt: skip
         log = (self.workdir / "pgbouncer.log").open("wb")
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
