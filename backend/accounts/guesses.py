@@ -3,8 +3,11 @@ Which password guesses a request was counted for, and the refund of them.
 
 The password-guess throttles (accounts.throttles) count an attempt before the
 password is checked; a request that turns out to check no password (bad
-input) or the right one is refunded here, so that only wrong passwords count;
-one refused a password-check slot is refunded all but its address's count.
+input) or the right one is refunded here, so that only wrong passwords count.
+A refused one (429, or 503 for want of a password-check slot) checked no
+password either, but stays counted against its address, so that refusals
+cannot be had for free: a flood from one address then locks out that address
+and not the accounts it names.
 """
 
 from typing import cast
@@ -16,24 +19,31 @@ from rest_framework.views import APIView
 
 from accounts.counts import uncount_attempt
 
-# The request attribute listing the keys it was counted under.
+# The request attribute listing the keys it was counted under, each with
+# whether it is a count per client address.
 COUNTED_GUESSES = "_keel_counted_password_guesses"
 
 
-def record_guess(request: Request, key: str) -> None:
+def record_guess(request: Request, key: str, *, per_address: bool) -> None:
     """Remember that request was counted under key, so a refund undoes exactly that."""
     counted = getattr(request, COUNTED_GUESSES, None)
     if counted is None:
         counted = []
         setattr(request, COUNTED_GUESSES, counted)
-    counted.append(key)
+    counted.append((key, per_address))
 
 
-def refund_password_guess(request: Request, *, keep: str | None = None) -> None:
-    """Uncount what the password-guess throttles counted for request, once;
-    the count under key keep, if any, stays."""
-    for key in getattr(request, COUNTED_GUESSES, None) or []:
-        if key != keep:
+def refund_password_guess(request: Request) -> None:
+    """Uncount what the password-guess throttles counted for request, once."""
+    for key, _ in getattr(request, COUNTED_GUESSES, None) or []:
+        uncount_attempt(key=key)
+    setattr(request, COUNTED_GUESSES, [])
+
+
+def refund_refused_guess(request: Request) -> None:
+    """Uncount a refused request, once, but for its count per client address."""
+    for key, per_address in getattr(request, COUNTED_GUESSES, None) or []:
+        if not per_address:
             uncount_attempt(key=key)
     setattr(request, COUNTED_GUESSES, [])
 
@@ -46,7 +56,7 @@ class RefundGuessOnBadInput:
     The throttles count before the view runs (so that parallel guesses cannot
     slip through); this uncounts requests that never reached a password check.
     A wrong password is a Django ValidationError raised by a service, and stays
-    counted.
+    counted. A request the throttles refused is uncounted but for its address.
     """
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -55,7 +65,10 @@ class RefundGuessOnBadInput:
             exceptions.ParseError,
             exceptions.UnsupportedMediaType,
         )
+        request = cast(APIView, self).request
         if isinstance(exc, bad_input):
-            refund_password_guess(cast(APIView, self).request)
+            refund_password_guess(request)
+        elif isinstance(exc, exceptions.Throttled):
+            refund_refused_guess(request)
         response: Response = super().handle_exception(exc)  # type: ignore[misc]
         return response

@@ -43,8 +43,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from accounts.guesses import refund_password_guess
-from accounts.throttles import PasswordGuessIpThrottle
+from accounts.guesses import refund_refused_guess
 from core import metrics
 
 # What one client address may hold of a worker at once: a check running and
@@ -201,8 +200,7 @@ def password_check_slot(request: Request) -> Iterator[None]:
     client = str(BaseThrottle().get_ident(request))
     if not queue.enter(client):
         metrics.password_check_refused()
-        ip_count = PasswordGuessIpThrottle().get_cache_key(request, None)  # type: ignore[arg-type]
-        refund_password_guess(request, keep=ip_count)
+        refund_refused_guess(request)
         raise PasswordChecksBusy(wait=max(math.ceil(queue.wait), 1))
     try:
         with metrics.password_check_in_flight():

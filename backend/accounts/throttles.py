@@ -99,12 +99,16 @@ class PasswordGuessThrottle(CountedThrottle):
     (accounts.guesses).
     """
 
+    # Whether the key is the client's address (a refusal stays counted there).
+    per_address = False
+
     def counted(self, request: Request, key: str) -> None:
-        record_guess(request, key)
+        record_guess(request, key, per_address=self.per_address)
 
 
 class PasswordGuessIpThrottle(PasswordGuessThrottle):
     scope = "login_ip"
+    per_address = True
 
     def key_for(self, request: Request, view: APIView) -> str | None:
         ident: str | None = self.get_ident(request)

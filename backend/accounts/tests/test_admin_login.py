@@ -83,6 +83,14 @@ def test_admin_guesses_from_one_ip_are_throttled_and_the_owner_gets_in_elsewhere
     assert admin_login(address="198.51.100.7").status_code == 302
 
 
+def test_admin_logins_refused_for_their_address_leave_the_username_alone(owner):
+    for number in range(PER_IP):
+        admin_login(f"nobody{number}", "wrong", address="192.0.2.68")
+    for _ in range(PER_USERNAME + 1):
+        assert_refused_in_the_admins_look(admin_login("root", "wrong", "192.0.2.68"))
+    assert admin_login(address="198.51.100.8").status_code == 302
+
+
 def test_api_and_admin_guesses_from_one_ip_share_one_count(owner, api_client):
     for number in range(PER_IP // 2):
         login(api_client, f"nobody{number}", "wrong", REMOTE_ADDR="192.0.2.67")

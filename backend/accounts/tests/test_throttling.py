@@ -68,6 +68,29 @@ def test_failed_logins_are_throttled_per_client_ip(user, api_client):
     assert login(api_client, REMOTE_ADDR="10.9.9.9").status_code == 200
 
 
+def test_a_login_refused_for_its_address_does_not_count_against_the_username(
+    user, api_client
+):
+    for number in range(PER_IP):
+        assert fail(api_client, f"user{number}").status_code == 401
+    # One address's flood of refused logins, naming alice, the right password
+    # or not: none of them checked a password.
+    for _ in range(PER_USERNAME + 1):
+        assert_throttled(fail(api_client))
+        assert_throttled(login(api_client))
+    assert login(api_client, REMOTE_ADDR="10.9.9.9").status_code == 200
+
+
+def test_a_login_refused_for_its_username_counts_against_its_address(user, api_client):
+    for number in range(PER_USERNAME):
+        assert fail(api_client, REMOTE_ADDR=f"10.0.0.{number}").status_code == 401
+    for _ in range(PER_IP):
+        assert_throttled(fail(api_client, REMOTE_ADDR="10.0.1.1"))
+    # The refusals used up 10.0.1.1's allowance, whichever account it names.
+    assert_throttled(login(api_client, "bob", REMOTE_ADDR="10.0.1.1"))
+    assert login(api_client, "bob", REMOTE_ADDR="10.0.1.2").status_code == 401
+
+
 def test_forged_x_forwarded_for_does_not_escape_the_ip_throttle(user, api_client):
     for number in range(PER_IP):
         forged = f"203.0.113.{number}, 198.51.100.{number}"
