@@ -6,18 +6,20 @@ worker's go to PostgreSQL directly, and login, rotation and the admin work.
 
 It runs last of the production checks, on the same stack: its data stays,
 only the replicas and the worker are replaced. The stack's own teardown does
-not know the profile, so PgBouncer is removed here.
+not know the profile, so PgBouncer is removed here. Its last check restarts
+PostgreSQL behind PgBouncer.
 """
 
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 
-from e2e.http import HTTPS, Superuser, answers, load, request
-from e2e.shell import exec_in, run, wait_until
+from e2e.http import HTTPS, Endpoint, Superuser, answers, load, request
+from e2e.shell import exec_in, inspect, run, wait_until
 from e2e.stacks import PROD_REPLICAS, Stack
 from e2e.timings import Timings
 
@@ -143,4 +145,49 @@ def test_postgresql_sees_pgbouncers_pool_not_the_replicas(
         f"compose with PgBouncer, {PROD_REPLICAS} replicas, {len(statuses)} admin "
         f"pages in parallel: PostgreSQL sees {bouncer} connections from PgBouncer "
         f"(pool {POOL}), 0 from the replicas; all it sees: {sorted(counts.values())}"
+    )
+
+
+def admin_status(address: str, headers: dict[str, str]) -> int | str:
+    """Return the status of the admin's index on one replica, or why none came."""
+    replica = Endpoint(8000, address)
+    try:
+        return request(replica, "GET", "/admin/", headers=headers).status
+    except OSError as error:
+        return f"no answer: {error!r}"
+
+
+STARTED = "{{.State.StartedAt}} {{.RestartCount}}"
+
+
+def test_postgresql_restarted_behind_pgbouncer_the_replicas_recover_alone(
+    pooled: Stack, signed_in: dict[str, str], timings: Timings
+) -> None:
+    """Last in the module: PostgreSQL stops and starts behind PgBouncer."""
+    replicas = {name: pooled.address(name) for name in pooled.replicas("backend")}
+    bouncer = pooled.container("pgbouncer")
+    before = {name: inspect(name, STARTED) for name in [*replicas, bouncer]}
+    assert {admin_status(a, signed_in) for a in replicas.values()} == {200}
+    pooled.compose("stop", "db")
+    try:
+        began = time.monotonic()
+        during = admin_status(next(iter(replicas.values())), signed_in)
+        failed_after = time.monotonic() - began
+    finally:
+        pooled.compose("start", "db")
+    # A replica's connection ends at PgBouncer, which stays up: the query waits
+    # for a server connection, at most query_wait_timeout (10 s), then fails.
+    assert during == 500, during
+    assert failed_after < 14, failed_after
+    recovered = wait_until(
+        "every replica's admin through PgBouncer after PostgreSQL came back",
+        lambda: {admin_status(a, signed_in) for a in replicas.values()} == {200},
+        timeout=90,
+    )
+    assert {name: inspect(name, STARTED) for name in before} == before
+    timings.figure(
+        f"PostgreSQL stopped behind PgBouncer: the admin failed (500) after "
+        f"{failed_after:.1f} s; all {len(replicas)} replicas answered again "
+        f"{recovered:.1f} s after it was started, none of them or PgBouncer "
+        "restarted"
     )
