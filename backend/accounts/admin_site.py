@@ -41,15 +41,15 @@ class KeelAdminSite(admin.AdminSite):
             # Only a POST checks a password; a GET shows the form.
             return super().login(request, extra_context)
         guess = Request(request)
-        throttles = (PasswordGuessIpThrottle(), AdminPasswordGuessUsernameThrottle())
-        waits = [
-            throttle.wait()
-            for throttle in throttles
-            if not throttle.allow_request(guess, None)  # type: ignore[arg-type]
-        ]
-        if waits:
-            refund_refused_guess(guess)
-            return self.refused(request, 429, "Too many failed sign-ins.", max(waits))
+        # The first refusal decides, as for the API (accounts.guesses).
+        for throttle in (
+            PasswordGuessIpThrottle(),
+            AdminPasswordGuessUsernameThrottle(),
+        ):
+            if not throttle.allow_request(guess, None):  # type: ignore[arg-type]
+                refund_refused_guess(guess)
+                reason = "Too many failed sign-ins."
+                return self.refused(request, 429, reason, throttle.wait())
         try:
             with password_check_slot(guess):
                 response = super().login(request, extra_context)

@@ -81,6 +81,36 @@ def test_a_login_refused_for_its_address_does_not_count_against_the_username(
     assert login(api_client, REMOTE_ADDR="10.9.9.9").status_code == 200
 
 
+@pytest.mark.parametrize("door", ["api", "admin"])
+def test_a_login_refused_for_its_address_is_never_counted_under_its_username(
+    user, api_client, monkeypatch, door
+):
+    from django.test import Client
+
+    from accounts import throttles
+    from accounts.counts import count_attempt as real_count_attempt
+
+    for number in range(PER_IP):
+        assert fail(api_client, f"user{number}").status_code == 401
+    counted = []
+
+    def count_attempt(*, key, period):
+        counted.append(key)
+        return real_count_attempt(key=key, period=period)
+
+    monkeypatch.setattr(throttles, "count_attempt", count_attempt)
+    # As once the worker's memory of the address has lapsed: its count runs.
+    monkeypatch.setattr(throttles, "remembered_over_limit", lambda key: None)
+    if door == "api":
+        assert_throttled(login(api_client))
+    else:
+        form = {"username": "alice", "password": PASSWORD}
+        assert Client().post("/admin/login/", form).status_code == 429
+    # Only the address was counted: the first refusal decides, and the body
+    # was not read for a username.
+    assert len(counted) == 1 and "login_ip" in counted[0], counted
+
+
 def test_a_login_refused_for_its_username_counts_against_its_address(user, api_client):
     for number in range(PER_USERNAME):
         assert fail(api_client, REMOTE_ADDR=f"10.0.0.{number}").status_code == 401
