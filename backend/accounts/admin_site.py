@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.request import Request
 
-from accounts.guesses import refund_password_guess, refund_refused_guess
+from accounts.guesses import refund_password_guess
 from accounts.password_checks import PasswordChecksBusy, password_check_slot
 from accounts.throttles import (
     AdminPasswordGuessUsernameThrottle,
@@ -47,7 +47,6 @@ class KeelAdminSite(admin.AdminSite):
             AdminPasswordGuessUsernameThrottle(),
         ):
             if not throttle.allow_request(guess, None):  # type: ignore[arg-type]
-                refund_refused_guess(guess)
                 reason = "Too many failed sign-ins."
                 return self.refused(request, 429, reason, throttle.wait())
         try:

@@ -4,10 +4,15 @@ Which password guesses a request was counted for, and the refund of them.
 The password-guess throttles (accounts.throttles) count an attempt before the
 password is checked; a request that turns out to check no password (bad
 input) or the right one is refunded here, so that only wrong passwords count.
-A refused one (429, or 503 for want of a password-check slot) checked no
-password either, but stays counted against its address, so that refusals
-cannot be had for free: a flood from one address then locks out that address
-and not the accounts it names.
+A refused one checked no password either, and is counted against its address
+only, so that refusals cannot be had for free while a flood from one address
+locks out that address and not the accounts it names:
+- a 429 is counted up to the first throttle that refuses it and no further
+  (RefundGuessOnBadInput.check_throttles): under its address, and under its
+  username only when that count refused it, past its limit already, where
+  one more changes nothing and the worker keeps remembering the key;
+- a 503, for want of a password-check slot, passed both and is refunded all
+  but its address's count.
 """
 
 from typing import cast
@@ -56,14 +61,15 @@ class RefundGuessOnBadInput:
     The throttles count before the view runs (so that parallel guesses cannot
     slip through); this uncounts requests that never reached a password check.
     A wrong password is a Django ValidationError raised by a service, and stays
-    counted. A request the throttles refused is uncounted but for its address.
+    counted. A request the throttles refused stays as far as they counted it.
     """
 
     def check_throttles(self, request: Request) -> None:
         # DRF asks every throttle; this stops at the first that refuses, so a
         # request the address's limit refused never reads its body for a
-        # username nor counts (and refunds) under it: a flood from a
-        # locked-out address costs one lookup in the worker's memory.
+        # username nor counts under it: a flood from a locked-out address
+        # costs one lookup in the worker's memory. Retry-After is then that
+        # first refusal's wait, and a later one may follow it.
         view = cast(APIView, self)
         for throttle in view.get_throttles():
             if not throttle.allow_request(request, view):
@@ -76,10 +82,7 @@ class RefundGuessOnBadInput:
             exceptions.ParseError,
             exceptions.UnsupportedMediaType,
         )
-        request = cast(APIView, self).request
         if isinstance(exc, bad_input):
-            refund_password_guess(request)
-        elif isinstance(exc, exceptions.Throttled):
-            refund_refused_guess(request)
+            refund_password_guess(cast(APIView, self).request)
         response: Response = super().handle_exception(exc)  # type: ignore[misc]
         return response

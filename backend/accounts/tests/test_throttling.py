@@ -111,7 +111,38 @@ def test_a_login_refused_for_its_address_is_never_counted_under_its_username(
     assert len(counted) == 1 and "login_ip" in counted[0], counted
 
 
+@pytest.mark.parametrize("door", ["api", "admin"])
+def test_a_locked_username_is_refused_from_memory_not_counted_again(
+    user, api_client, monkeypatch, door
+):
+    from django.test import Client
+
+    from accounts import throttles
+    from accounts.counts import count_attempt as real_count_attempt
+
+    for number in range(PER_USERNAME):
+        assert fail(api_client, REMOTE_ADDR=f"10.0.0.{number}").status_code == 401
+    assert_throttled(fail(api_client, REMOTE_ADDR="10.0.1.1"))  # now remembered
+    counted = []
+
+    def count_attempt(*, key, period):
+        counted.append(key)
+        return real_count_attempt(key=key, period=period)
+
+    monkeypatch.setattr(throttles, "count_attempt", count_attempt)
+    if door == "api":
+        assert_throttled(fail(api_client, REMOTE_ADDR="10.0.1.2"))
+    else:
+        form = {"username": "alice", "password": "wrong password!"}
+        response = Client().post("/admin/login/", form, REMOTE_ADDR="10.0.1.2")
+        assert response.status_code == 429
+    # The new address's attempt counts; the username's refusal came from the
+    # worker's memory of it, which the refusal before did not take back.
+    assert len(counted) == 1 and "login_ip" in counted[0], counted
+
+
 def test_a_login_refused_for_its_username_counts_against_its_address(user, api_client):
+    # So that refusals are not free: what the refund rules must keep.
     for number in range(PER_USERNAME):
         assert fail(api_client, REMOTE_ADDR=f"10.0.0.{number}").status_code == 401
     for _ in range(PER_IP):
