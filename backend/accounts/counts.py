@@ -21,8 +21,9 @@ the row that every other attempt under the key waits for; remembered, they
 cost a dictionary lookup, and the count they could only have raised past the
 limit stays where it is. The limit is as exact: an open count never falls
 below the limit but by a refund (a right password, a request that checked
-none); a refund in this process forgets the key, one in another is seen
-within a second.
+none), and a refund only ever takes from the count its attempt was counted
+in; a refund in this process forgets the key, one in another is seen within
+a second.
 """
 
 import threading
@@ -42,15 +43,20 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING count, extract(epoch FROM closes_at)::float8
 """
 
-# One attempt fewer; the last one gone, the row goes, so the next attempt opens
-# a window of its own (as in the cache). Both statements see the row locked by
-# the DELETE's or UPDATE's own lock, never half of the other's change.
+# One attempt fewer, from the count it was counted in (the one closing at
+# closes_at, as COUNT_SQL returned it); the last one gone, the row goes, so the
+# next attempt opens a window of its own (as in the cache). Both statements see
+# the row locked by the DELETE's or UPDATE's own lock, never half of the
+# other's change.
 UNCOUNT_SQL = """
 WITH gone AS (
-    DELETE FROM accounts_throttle_count WHERE key = %(key)s AND count <= 1
+    DELETE FROM accounts_throttle_count
+    WHERE key = %(key)s AND count <= 1
+        AND extract(epoch FROM closes_at)::float8 = %(closes_at)s
 )
 UPDATE accounts_throttle_count SET count = count - 1
 WHERE key = %(key)s AND count > 1
+    AND extract(epoch FROM closes_at)::float8 = %(closes_at)s
 """
 
 PRUNE_SQL = "DELETE FROM accounts_throttle_count WHERE closes_at <= now()"
@@ -121,12 +127,22 @@ def forget_over_limit() -> None:
     _over_limit.clear()
 
 
-def uncount_attempt(*, key: str) -> None:
-    """Take one attempt back from key's count, if it is still open."""
+def uncount_attempt(*, key: str, closes_at: float, period: int) -> None:
+    """
+    Take one attempt back from key's count, if it is still the count that
+    attempt was counted in: the one closing at closes_at (as count_attempt
+    returned it), period seconds long. A refund that comes after its count
+    has closed takes nothing from the next one.
+    """
     _over_limit.pop(key, None)
     if in_database():
         with connection.cursor() as cursor:
-            cursor.execute(UNCOUNT_SQL, {"key": key})
+            cursor.execute(UNCOUNT_SQL, {"key": key, "closes_at": closes_at})
+        return
+    # As count_attempt computed it; the cache offers no atomic compare, so a
+    # count that closes between this read and the decrement can still lose one.
+    opened = cache.get(f"{key}_opened")
+    if opened is None or float(opened) + period != closes_at:
         return
     try:
         if cache.decr(key) <= 0:

@@ -15,6 +15,7 @@ locks out that address and not the accounts it names:
   but its address's count.
 """
 
+from dataclasses import dataclass
 from typing import cast
 
 from rest_framework import exceptions
@@ -24,33 +25,51 @@ from rest_framework.views import APIView
 
 from accounts.counts import uncount_attempt
 
-# The request attribute listing the keys it was counted under, each with
-# whether it is a count per client address.
+# The request attribute listing the counts it was counted in.
 COUNTED_GUESSES = "_keel_counted_password_guesses"
 
 
-def record_guess(request: Request, key: str, *, per_address: bool) -> None:
-    """Remember that request was counted under key, so a refund undoes exactly that."""
-    counted = getattr(request, COUNTED_GUESSES, None)
-    if counted is None:
-        counted = []
-        setattr(request, COUNTED_GUESSES, counted)
-    counted.append((key, per_address))
+@dataclass(frozen=True)
+class Counted:
+    """One count a request was counted in: its key, and which window of it."""
+
+    key: str
+    closes_at: float
+    period: int
+    # Whether it is a count per client address.
+    per_address: bool
+
+    def refund(self) -> None:
+        uncount_attempt(key=self.key, closes_at=self.closes_at, period=self.period)
+
+
+def record_guess(request: Request, counted: Counted) -> None:
+    """Remember that request was counted there, so a refund undoes exactly that."""
+    recorded = getattr(request, COUNTED_GUESSES, None)
+    if recorded is None:
+        recorded = []
+        setattr(request, COUNTED_GUESSES, recorded)
+    recorded.append(counted)
+
+
+def _counted(request: Request) -> list[Counted]:
+    """Return what request was counted in, and forget it: a refund is once."""
+    recorded: list[Counted] = getattr(request, COUNTED_GUESSES, None) or []
+    setattr(request, COUNTED_GUESSES, [])
+    return recorded
 
 
 def refund_password_guess(request: Request) -> None:
     """Uncount what the password-guess throttles counted for request, once."""
-    for key, _ in getattr(request, COUNTED_GUESSES, None) or []:
-        uncount_attempt(key=key)
-    setattr(request, COUNTED_GUESSES, [])
+    for counted in _counted(request):
+        counted.refund()
 
 
 def refund_refused_guess(request: Request) -> None:
     """Uncount a refused request, once, but for its count per client address."""
-    for key, per_address in getattr(request, COUNTED_GUESSES, None) or []:
-        if not per_address:
-            uncount_attempt(key=key)
-    setattr(request, COUNTED_GUESSES, [])
+    for counted in _counted(request):
+        if not counted.per_address:
+            counted.refund()
 
 
 class RefundGuessOnBadInput:

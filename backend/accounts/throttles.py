@@ -23,7 +23,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.counts import count_attempt, remember_over_limit, remembered_over_limit
-from accounts.guesses import record_guess
+from accounts.guesses import Counted, record_guess
 from accounts.tokens import RefreshToken
 
 
@@ -75,15 +75,15 @@ class CountedThrottle(LiveRateThrottle):
         if closes_at is not None:
             self.closes_at = closes_at
             return False
-        self.counted(request, self.key)
         count, self.closes_at = count_attempt(key=self.key, period=self.duration)
+        self.counted(request, self.key)
         if count > self.num_requests:
             remember_over_limit(self.key, self.closes_at)
             return False
         return True
 
     def counted(self, request: Request, key: str) -> None:
-        """Called as request is counted under key, before the count is taken."""
+        """Called once request is counted under key; self.closes_at says which count."""
 
     def wait(self) -> float:
         return float(max(self.closes_at - time.time(), 1))
@@ -103,7 +103,9 @@ class PasswordGuessThrottle(CountedThrottle):
     per_address = False
 
     def counted(self, request: Request, key: str) -> None:
-        record_guess(request, key, per_address=self.per_address)
+        record_guess(
+            request, Counted(key, self.closes_at, self.duration, self.per_address)
+        )
 
 
 class PasswordGuessIpThrottle(PasswordGuessThrottle):

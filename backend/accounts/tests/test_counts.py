@@ -38,10 +38,37 @@ def store(request, settings):
 
 
 def test_attempts_are_counted_until_one_is_taken_back(store):
-    assert [count_attempt(key="k", period=60)[0] for _ in range(3)] == [1, 2, 3]
-    uncount_attempt(key="k")
+    counted = [count_attempt(key="k", period=60) for _ in range(3)]
+    assert [count for count, _ in counted] == [1, 2, 3]
+    uncount_attempt(key="k", closes_at=counted[-1][1], period=60)
     assert count_attempt(key="k", period=60)[0] == 3
     assert count_attempt(key="other", period=60)[0] == 1
+
+
+def close_count(store, key, closes_at):
+    """Close key's count as its period running out would; return when it closed."""
+    if store == "cache":
+        caches["default"].delete_many([key, f"{key}_opened"])
+        return closes_at
+    # A test runs in one transaction, whose now() never moves: the count
+    # closed two minutes ago instead, so that the next one closes otherwise.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE accounts_throttle_count SET closes_at = now() - interval '2 min'"
+            " WHERE key = %s RETURNING extract(epoch FROM closes_at)::float8",
+            [key],
+        )
+        (closed_at,) = cursor.fetchone()
+    return closed_at
+
+
+def test_a_refund_after_its_count_closed_takes_nothing_from_the_next(store):
+    _, closes_at = count_attempt(key="k", period=60)
+    closed_at = close_count(store, "k", closes_at)
+    assert count_attempt(key="k", period=60)[0] == 1
+    # An attempt of the closed count, refunded late: a right password, say.
+    uncount_attempt(key="k", closes_at=closed_at, period=60)
+    assert count_attempt(key="k", period=60)[0] == 2
 
 
 def test_a_count_closes_one_period_after_the_attempt_that_opened_it(store):
@@ -52,9 +79,10 @@ def test_a_count_closes_one_period_after_the_attempt_that_opened_it(store):
 
 
 def test_the_last_attempt_taken_back_leaves_no_row():
-    count_attempt(key="k", period=60)
-    uncount_attempt(key="k")
-    uncount_attempt(key="k")  # more refunds than attempts change nothing
+    _, closes_at = count_attempt(key="k", period=60)
+    uncount_attempt(key="k", closes_at=closes_at, period=60)
+    # More refunds than attempts change nothing.
+    uncount_attempt(key="k", closes_at=closes_at, period=60)
     assert not ThrottleCount.objects.exists()
 
 
@@ -202,9 +230,9 @@ def test_a_key_is_counted_again_a_second_after_it_was_found_over(store, monkeypa
 
 
 def test_a_refund_in_the_process_forgets_the_key(store):
-    key, _ = over_the_ip_limit()
-    uncount_attempt(key=key)
-    uncount_attempt(key=key)  # two right passwords: the count is 9
+    key, throttle = over_the_ip_limit()
+    for _ in range(2):  # two right passwords: the count is 9
+        uncount_attempt(key=key, closes_at=throttle.closes_at, period=60)
     throttle_class, request_for, _ = LIMITS["per IP"]
     assert throttle_class().allow_request(request_for(0), APIView())
     assert not throttle_class().allow_request(request_for(1), APIView())
