@@ -43,20 +43,19 @@ ON CONFLICT (key) DO UPDATE SET
 RETURNING count, extract(epoch FROM closes_at)::float8
 """
 
-# One attempt fewer, from the count it was counted in (the one closing at
-# closes_at, as COUNT_SQL returned it); the last one gone, the row goes, so the
-# next attempt opens a window of its own (as in the cache). Both statements see
-# the row locked by the DELETE's or UPDATE's own lock, never half of the
-# other's change.
+# One attempt fewer, from the count it was counted in (see same_count); the
+# last one gone, the row goes, so the next attempt opens a window of its own
+# (as in the cache). Both statements see the row locked by the DELETE's or
+# UPDATE's own lock, never half of the other's change.
 UNCOUNT_SQL = """
 WITH gone AS (
     DELETE FROM accounts_throttle_count
     WHERE key = %(key)s AND count <= 1
-        AND extract(epoch FROM closes_at)::float8 = %(closes_at)s
+        AND abs(extract(epoch FROM closes_at) - %(closes_at)s) < %(slack)s
 )
 UPDATE accounts_throttle_count SET count = count - 1
 WHERE key = %(key)s AND count > 1
-    AND extract(epoch FROM closes_at)::float8 = %(closes_at)s
+    AND abs(extract(epoch FROM closes_at) - %(closes_at)s) < %(slack)s
 """
 
 PRUNE_SQL = "DELETE FROM accounts_throttle_count WHERE closes_at <= now()"
@@ -127,6 +126,18 @@ def forget_over_limit() -> None:
     _over_limit.clear()
 
 
+def same_count_slack(period: int) -> float:
+    """
+    Return how far two closes of one key may differ and be the same count's.
+
+    A key's next count opens only once its count has closed, so it closes at
+    least a period after it: half a period tells them apart, whatever the
+    float formatting on the way, or an attempt that read the close before the
+    opener had written it (count_attempt's fallback to its own clock).
+    """
+    return period / 2
+
+
 def uncount_attempt(*, key: str, closes_at: float, period: int) -> None:
     """
     Take one attempt back from key's count, if it is still the count that
@@ -135,14 +146,19 @@ def uncount_attempt(*, key: str, closes_at: float, period: int) -> None:
     has closed takes nothing from the next one.
     """
     _over_limit.pop(key, None)
+    slack = same_count_slack(period)
     if in_database():
         with connection.cursor() as cursor:
-            cursor.execute(UNCOUNT_SQL, {"key": key, "closes_at": closes_at})
+            cursor.execute(
+                UNCOUNT_SQL, {"key": key, "closes_at": closes_at, "slack": slack}
+            )
         return
-    # As count_attempt computed it; the cache offers no atomic compare, so a
-    # count that closes between this read and the decrement can still lose one.
+    # The cache offers no atomic compare, so a count that closes between this
+    # read and the decrement can still lose one. Without its opening time (an
+    # eviction), the count is taken to be the attempt's own, as it most
+    # likely is.
     opened = cache.get(f"{key}_opened")
-    if opened is None or float(opened) + period != closes_at:
+    if opened is not None and abs(float(opened) + period - closes_at) >= slack:
         return
     try:
         if cache.decr(key) <= 0:

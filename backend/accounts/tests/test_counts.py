@@ -47,11 +47,11 @@ def test_attempts_are_counted_until_one_is_taken_back(store):
 
 def close_count(store, key, closes_at):
     """Close key's count as its period running out would; return when it closed."""
+    # As if it had closed two minutes ago: the next then closes a period
+    # after it at least, as it would (a test's transaction keeps one now()).
     if store == "cache":
         caches["default"].delete_many([key, f"{key}_opened"])
-        return closes_at
-    # A test runs in one transaction, whose now() never moves: the count
-    # closed two minutes ago instead, so that the next one closes otherwise.
+        return closes_at - 120
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE accounts_throttle_count SET closes_at = now() - interval '2 min'"
@@ -60,6 +60,15 @@ def close_count(store, key, closes_at):
         )
         (closed_at,) = cursor.fetchone()
     return closed_at
+
+
+def test_a_refund_without_the_counts_opening_time_still_applies(settings):
+    settings.KEEL = {**settings.KEEL, "THROTTLE_COUNTS": "cache"}
+    # Its `_opened` evicted, or not yet written by the attempt that opened it.
+    counted = [count_attempt(key="k", period=60) for _ in range(2)]
+    caches["default"].delete("k_opened")
+    uncount_attempt(key="k", closes_at=counted[-1][1], period=60)
+    assert count_attempt(key="k", period=60)[0] == 2
 
 
 def test_a_refund_after_its_count_closed_takes_nothing_from_the_next(store):
