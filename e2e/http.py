@@ -90,6 +90,16 @@ def request(
         connection.close()
 
 
+def status(
+    port: Endpoint, path: str, headers: dict[str, str] | None = None
+) -> int | str:
+    """Return the status of GET path, or why there was none."""
+    try:
+        return request(port, "GET", path, headers=headers).status
+    except OSError as error:
+        return f"no answer: {error!r}"
+
+
 def answers(
     port: int | Endpoint,
     path: str = "/admin/",

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from e2e.http import Endpoint, request
+from e2e.http import Endpoint, status
 from e2e.shell import TimedOut, inspect, run, wait_until
 from e2e.stacks import Stack
 from e2e.timings import Timings
@@ -16,16 +16,6 @@ READYZ_REUSE_SECONDS = 1.0
 
 def healthcheck_passes(container: str) -> bool:
     return run("podman", "healthcheck", "run", container, check=False).returncode == 0
-
-
-def status(
-    port: Endpoint, path: str, headers: dict[str, str] | None = None
-) -> int | str:
-    """Return the status of GET path, or why there was none."""
-    try:
-        return request(port, "GET", path, headers=headers).status
-    except OSError as error:
-        return f"no answer: {error!r}"
 
 
 def readyz_once_its_cache_expires(port: Endpoint) -> int | str:

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import pytest
 
-from e2e.http import HTTPS, Endpoint, Superuser, answers, load, request
+from e2e.http import HTTPS, Endpoint, Superuser, answers, load, request, status
 from e2e.shell import exec_in, inspect, run, wait_until
 from e2e.stacks import PROD_REPLICAS, Stack
 from e2e.timings import Timings
@@ -150,11 +150,7 @@ def test_postgresql_sees_pgbouncers_pool_not_the_replicas(
 
 def admin_status(address: str, headers: dict[str, str]) -> int | str:
     """Return the status of the admin's index on one replica, or why none came."""
-    replica = Endpoint(8000, address)
-    try:
-        return request(replica, "GET", "/admin/", headers=headers).status
-    except OSError as error:
-        return f"no answer: {error!r}"
+    return status(Endpoint(8000, address), "/admin/", headers)
 
 
 STARTED = "{{.State.StartedAt}} {{.RestartCount}}"

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from rest_framework.request import Request
 
-from accounts.guesses import refund_password_guess
+from accounts.guesses import first_refusal, refund_password_guess
 from accounts.password_checks import PasswordChecksBusy, password_check_slot
 from accounts.throttles import (
     AdminPasswordGuessUsernameThrottle,
@@ -41,14 +41,11 @@ class KeelAdminSite(admin.AdminSite):
             # Only a POST checks a password; a GET shows the form.
             return super().login(request, extra_context)
         guess = Request(request)
-        # The first refusal decides, as for the API (accounts.guesses).
-        for throttle in (
-            PasswordGuessIpThrottle(),
-            AdminPasswordGuessUsernameThrottle(),
-        ):
-            if not throttle.allow_request(guess, None):  # type: ignore[arg-type]
-                reason = "Too many failed sign-ins."
-                return self.refused(request, 429, reason, throttle.wait())
+        throttles = (PasswordGuessIpThrottle(), AdminPasswordGuessUsernameThrottle())
+        refusing = first_refusal(throttles, guess, None)
+        if refusing is not None:
+            reason = "Too many failed sign-ins."
+            return self.refused(request, 429, reason, refusing.wait())
         try:
             with password_check_slot(guess):
                 response = super().login(request, extra_context)

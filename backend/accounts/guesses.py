@@ -15,15 +15,19 @@ locks out that address and not the accounts it names:
   but its address's count.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import TypeVar, cast
 
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.counts import uncount_attempt
+
+Throttle = TypeVar("Throttle", bound=BaseThrottle)
 
 # The request attribute listing the counts it was counted in.
 COUNTED_GUESSES = "_keel_counted_password_guesses"
@@ -72,6 +76,24 @@ def refund_refused_guess(request: Request) -> None:
             counted.refund()
 
 
+def first_refusal(
+    throttles: Iterable[Throttle], request: Request, view: APIView | None
+) -> Throttle | None:
+    """
+    Return the first of throttles that refuses request, asking none after it.
+
+    DRF asks every throttle; stopping at the first refusal means a request the
+    address's limit refused never reads its body for a username nor counts
+    under it: a flood from a locked-out address costs one lookup in the
+    worker's memory. Its Retry-After is that first refusal's wait, and a later
+    one may follow it.
+    """
+    for throttle in throttles:
+        if not throttle.allow_request(request, view):  # type: ignore[arg-type]
+            return throttle
+    return None
+
+
 class RefundGuessOnBadInput:
     """
     Mixin for views behind the password-guess throttles: a request whose body
@@ -84,16 +106,11 @@ class RefundGuessOnBadInput:
     """
 
     def check_throttles(self, request: Request) -> None:
-        # DRF asks every throttle; this stops at the first that refuses, so a
-        # request the address's limit refused never reads its body for a
-        # username nor counts under it: a flood from a locked-out address
-        # costs one lookup in the worker's memory. Retry-After is then that
-        # first refusal's wait, and a later one may follow it.
         view = cast(APIView, self)
-        for throttle in view.get_throttles():
-            if not throttle.allow_request(request, view):
-                # None (no known wait) is what DRF's own passes, too.
-                view.throttled(request, throttle.wait())  # type: ignore[arg-type]
+        refusing = first_refusal(view.get_throttles(), request, view)
+        if refusing is not None:
+            # None (no known wait) is what DRF's own passes, too.
+            view.throttled(request, refusing.wait())  # type: ignore[arg-type]
 
     def handle_exception(self, exc: Exception) -> Response:
         bad_input = (

@@ -81,24 +81,36 @@ def test_a_login_refused_for_its_address_does_not_count_against_the_username(
     assert login(api_client, REMOTE_ADDR="10.9.9.9").status_code == 200
 
 
+@pytest.fixture
+def counted_keys(monkeypatch):
+    """Return a function that starts listing the keys the throttles count under."""
+    from accounts import throttles
+    from accounts.counts import count_attempt
+
+    def start():
+        counted = []
+
+        def counting(*, key, period):
+            counted.append(key)
+            return count_attempt(key=key, period=period)
+
+        monkeypatch.setattr(throttles, "count_attempt", counting)
+        return counted
+
+    return start
+
+
 @pytest.mark.parametrize("door", ["api", "admin"])
 def test_a_login_refused_for_its_address_is_never_counted_under_its_username(
-    user, api_client, monkeypatch, door
+    user, api_client, monkeypatch, counted_keys, door
 ):
     from django.test import Client
 
     from accounts import throttles
-    from accounts.counts import count_attempt as real_count_attempt
 
     for number in range(PER_IP):
         assert fail(api_client, f"user{number}").status_code == 401
-    counted = []
-
-    def count_attempt(*, key, period):
-        counted.append(key)
-        return real_count_attempt(key=key, period=period)
-
-    monkeypatch.setattr(throttles, "count_attempt", count_attempt)
+    counted = counted_keys()
     # As once the worker's memory of the address has lapsed: its count runs.
     monkeypatch.setattr(throttles, "remembered_over_limit", lambda key: None)
     if door == "api":
@@ -113,23 +125,14 @@ def test_a_login_refused_for_its_address_is_never_counted_under_its_username(
 
 @pytest.mark.parametrize("door", ["api", "admin"])
 def test_a_locked_username_is_refused_from_memory_not_counted_again(
-    user, api_client, monkeypatch, door
+    user, api_client, counted_keys, door
 ):
     from django.test import Client
-
-    from accounts import throttles
-    from accounts.counts import count_attempt as real_count_attempt
 
     for number in range(PER_USERNAME):
         assert fail(api_client, REMOTE_ADDR=f"10.0.0.{number}").status_code == 401
     assert_throttled(fail(api_client, REMOTE_ADDR="10.0.1.1"))  # now remembered
-    counted = []
-
-    def count_attempt(*, key, period):
-        counted.append(key)
-        return real_count_attempt(key=key, period=period)
-
-    monkeypatch.setattr(throttles, "count_attempt", count_attempt)
+    counted = counted_keys()
     if door == "api":
         assert_throttled(fail(api_client, REMOTE_ADDR="10.0.1.2"))
     else:
